@@ -1,0 +1,13 @@
+"""lrcore: linear regression trained by gradient descent, in pure NumPy.
+
+    >>> import lrcore
+    >>> data = lrcore.make_data()
+    >>> *_, last = lrcore.train(data.x, data.y, step_size=0.0005, iterations=50_000, every=5000)
+"""
+
+from .data import DataError, Dataset, as_dataset, make_data
+from .model import Fit, closed_form, condition_number, stable_step_size
+from .train import OPTIMIZERS, State, train
+
+__all__ = ["Dataset", "DataError", "Fit", "OPTIMIZERS", "State", "as_dataset", "closed_form",
+           "condition_number", "make_data", "stable_step_size", "train"]

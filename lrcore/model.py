@@ -1,0 +1,113 @@
+"""The model y ≈ w·x + b, its loss and gradient, and what the data alone decides.
+
+    loss(w, b) = ½·mean((w·x + b − y)²)
+    dw = mean((w·x + b − y)·x),   db = mean(w·x + b − y)
+
+The loss is a quadratic in θ = (w, b). With θ* the least-squares optimum and e = θ − θ*,
+
+    loss = loss* + ½·eᵀHe,   gradient = H·e,   H = [[mean x², mean x], [mean x, 1]].
+
+Everything here is computed from centred data, so x far from zero (x ≈ 1e6, y ≈ 1e9) still gets
+the right answer.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from .data import as_dataset
+
+
+class Fit(NamedTuple):
+    """The least-squares line and how well it fits."""
+
+    w: float  # slope
+    b: float  # intercept
+    loss: float  # ½·mean(residual²) at (w, b): the lowest loss any run can reach
+    r2: float  # 1 − SS_res/SS_tot (1.0 when y is constant)
+    rmse: float  # √mean(residual²)
+
+    def __repr__(self) -> str:
+        return f"Fit(w={self.w:.6g}, b={self.b:.6g}, loss={self.loss:.6g}, r2={self.r2:.4f})"
+
+
+class Moments(NamedTuple):
+    """What the loss depends on: x's mean and variance, and the optimum."""
+
+    x_mean: float
+    x_var: float  # mean((x − x_mean)²) > 0
+    fit: Fit
+
+    @property
+    def hessian(self) -> tuple[tuple[float, float], tuple[float, float]]:
+        m = self.x_mean
+        return (self.x_var + m * m, m), (m, 1.0)
+
+    def gradient(self, ew: float, eb: float) -> tuple[float, float]:
+        """(dw, db) = H·e for e = (w − w*, b − b*), written so x far from 0 loses no digits."""
+        db = eb + self.x_mean * ew
+        return self.x_var * ew + self.x_mean * db, db
+
+
+def moments(x, y) -> Moments:
+    """The moments of (x, y) and the least-squares fit; DataError for data a line cannot fit."""
+    data = as_dataset(x, y)
+    x, y = data.x, data.y
+    x_mean, y_mean = float(np.mean(x)), float(np.mean(y))
+    xc, yc = x - x_mean, y - y_mean
+    x_var = float(np.mean(xc * xc))
+    w = float(np.mean(xc * yc)) / x_var
+    b = y_mean - w * x_mean
+    resid = yc - w * xc
+    mse = float(np.mean(resid * resid))
+    y_var = float(np.mean(yc * yc))
+    r2 = 1.0 - mse / y_var if y_var > 0 else 1.0
+    return Moments(x_mean, x_var, Fit(w, b, 0.5 * mse, r2, math.sqrt(mse)))
+
+
+def closed_form(x, y) -> Fit:
+    """The least-squares optimum (w*, b*) with its loss, R² and RMSE."""
+    return moments(x, y).fit
+
+
+def eigen(h) -> tuple[tuple[float, float], tuple[tuple[float, float], tuple[float, float]]]:
+    """Eigenvalues (largest first) and orthonormal eigenvectors (as columns) of a symmetric
+    positive-definite 2×2 matrix. The small eigenvalue is det/λmax, which keeps its digits when
+    H is badly conditioned."""
+    (a, c), (_, d) = h
+    lam_max = 0.5 * (a + d + math.hypot(a - d, 2.0 * c))
+    lam_min = (a * d - c * c) / lam_max
+    vx, vy = (lam_max - d, c) if a >= d else (c, lam_max - a)
+    norm = math.hypot(vx, vy)
+    if norm == 0.0:  # H is a multiple of the identity
+        vx, vy, norm = 1.0, 0.0, 1.0
+    vx, vy = vx / norm, vy / norm
+    return (lam_max, lam_min), ((vx, -vy), (vy, vx))
+
+
+def stable_step_size(x, y, optimizer: str = "gd", momentum: float = 0.9,
+                     standardize: bool = False) -> float:
+    """The largest step size η for which full-batch training converges on this data.
+
+    gd: η < 2/λmax;  momentum: η < 2(1+β)/λmax;  nesterov: η < 2(1+β)/((1+2β)·λmax),
+    with λmax the largest eigenvalue of H (H = I on standardized x). adam and sgd have no such
+    sharp limit; for them the gd limit is returned as a guide."""
+    mom = moments(x, y)
+    lam_max = 1.0 if standardize else eigen(mom.hessian)[0][0]
+    beta = momentum
+    factor = {"momentum": 2 * (1 + beta), "nesterov": 2 * (1 + beta) / (1 + 2 * beta)}
+    return factor.get(optimizer, 2.0) / lam_max
+
+
+def condition_number(x, standardize: bool = False) -> float:
+    """λmax/λmin of H: how much slower the slowest direction converges than the fastest."""
+    if standardize:
+        return 1.0
+    x = np.asarray(x, dtype=np.float64)
+    x_mean = float(np.mean(x))
+    x_var = float(np.mean((x - x_mean) ** 2))
+    lam_max, lam_min = eigen(((x_var + x_mean**2, x_mean), (x_mean, 1.0)))[0]
+    return lam_max / lam_min

@@ -1,0 +1,144 @@
+"""Every setting of a run, declared once: its type, default, bounds and help.
+
+One table serves the page's widgets, the share link (URL query strings) and the CLI flags, so
+the three always agree. `from_params` reads strings leniently (the URL: clamp, fix and report);
+`parse_value` reads one strictly (the CLI: refuse with a message); `to_params` writes back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+OPTIMIZERS = ("gd", "momentum", "nesterov", "adam", "sgd")
+LOSS_SCALES = ("log", "linear")
+
+
+def setting(default, lo=None, hi=None, help="", *, choices=(), group="training"):
+    """One row of the table: a dataclass field whose metadata carries bounds and help."""
+    meta = {"lo": lo, "hi": hi, "help": help, "choices": tuple(choices), "group": group}
+    return dataclasses.field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """A whole run: the data, the training and the view. Defaults reproduce the blog post."""
+
+    # data
+    n: int = setting(1000, 2, 100_000, "number of points", group="data")
+    noise: float = setting(300.0, 0.0, 1e6, "noise standard deviation", group="data")
+    slope: float = setting(50.0, -1e6, 1e6, "true slope", group="data")
+    intercept: float = setting(4000.0, -1e9, 1e9, "true intercept", group="data")
+    x_min: float = setting(0.0, -1e6, 1e6, "smallest x", group="data")
+    x_max: float = setting(100.0, -1e6, 1e6, "x stops just below this", group="data")
+    seed: int = setting(0, 0, 2**31 - 1, "random seed (data and sgd shuffling)", group="data")
+    # training
+    optimizer: str = setting("gd", help="update rule", choices=OPTIMIZERS)
+    step_size: float = setting(0.0005, 1e-6, 1.0, "step size (learning rate)")
+    iterations: int = setting(50_000, 1, 1_000_000, "epochs")
+    batch_size: int = setting(32, 1, 100_000, "mini-batch size (sgd)")
+    momentum: float = setting(0.9, 0.0, 0.999, "momentum beta (momentum, nesterov)")
+    w0: float = setting(0.0, -1e9, 1e9, "initial W")
+    b0: float = setting(0.0, -1e9, 1e9, "initial b")
+    standardize: bool = setting(False, help="train on standardized x")
+    # view
+    loss_scale: str = setting("log", help="loss axis", choices=LOSS_SCALES, group="view")
+
+    def replace(self, **changes) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+
+FIELDS: dict[str, dataclasses.Field] = {f.name: f for f in dataclasses.fields(Settings)}
+DEFAULTS = Settings()
+
+
+class SettingError(ValueError):
+    """A value that does not fit its setting; the message names the setting and the limit."""
+
+
+def parse_value(name: str, text: Any) -> Any:
+    """Read one setting strictly from a string (or a value of the right type)."""
+    f = FIELDS[name]
+    meta, kind = f.metadata, type(f.default)
+    if kind is bool:
+        word = str(text).strip().lower()
+        if word in ("1", "true", "yes", "on"):
+            return True
+        if word in ("0", "false", "no", "off"):
+            return False
+        raise SettingError(f"{name}: {text!r} is not true or false")
+    if kind is str:
+        if text not in meta["choices"]:
+            raise SettingError(f"{name}: {text!r} is not one of {', '.join(meta['choices'])}")
+        return text
+    try:
+        number = float(text)
+    except (TypeError, ValueError):
+        raise SettingError(f"{name}: {text!r} is not a number") from None
+    if not math.isfinite(number):
+        raise SettingError(f"{name}: {text!r} is not a finite number")
+    if kind is int:
+        if number != round(number):
+            raise SettingError(f"{name}: {text!r} is not a whole number")
+        number = int(round(number))
+    if not meta["lo"] <= number <= meta["hi"]:
+        raise SettingError(f"{name}: {text!r} is outside {meta['lo']:g} to {meta['hi']:g}")
+    return number
+
+
+def _nearest(name: str, text: Any) -> Any:
+    """The valid value nearest to text: clamped into range, rounded to a whole number, or the
+    default where text is not a number at all."""
+    f = FIELDS[name]
+    try:
+        number = float(text)
+    except (TypeError, ValueError):
+        return f.default
+    if not math.isfinite(number) or type(f.default) not in (int, float):
+        return f.default
+    number = min(max(number, f.metadata["lo"]), f.metadata["hi"])
+    return int(round(number)) if type(f.default) is int else number
+
+
+def check(settings: Settings) -> tuple[Settings, list[str]]:
+    """Fix the rules that join two settings; return the fixed settings and what was changed."""
+    notes = []
+    if not settings.x_max > settings.x_min:
+        notes.append(f"x_max ({settings.x_max:g}) must be above x_min ({settings.x_min:g}); "
+                     f"using {DEFAULTS.x_min:g} to {DEFAULTS.x_max:g}")
+        settings = settings.replace(x_min=DEFAULTS.x_min, x_max=DEFAULTS.x_max)
+    return settings, notes
+
+
+def from_params(params: Mapping[str, Any]) -> tuple[Settings, list[str]]:
+    """Settings from a URL's query (strings): every valid value kept, every invalid one replaced
+    by the nearest valid value, and a list of notes saying what was changed and why."""
+    values, notes = {}, []
+    for key, text in params.items():
+        if key not in FIELDS:
+            notes.append(f"ignored unknown setting {key!r}")
+            continue
+        try:
+            values[key] = parse_value(key, text)
+        except SettingError as error:
+            values[key] = _nearest(key, text)
+            notes.append(f"{error}; using {format_value(values[key])}")
+    settings, more = check(Settings(**values))
+    return settings, notes + more
+
+
+def format_value(value: Any) -> str:
+    """A value as the URL and CLI spell it; floats keep every digit (repr round-trips)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    return str(value)
+
+
+def to_params(settings: Settings) -> dict[str, str]:
+    """Every setting as strings, in table order: the inverse of from_params."""
+    return {name: format_value(getattr(settings, name)) for name in FIELDS}

@@ -1,0 +1,201 @@
+"""train(): a generator of immutable per-epoch states.
+
+Training runs in its own coordinates z (x itself, or x standardized to mean 0 and standard
+deviation 1) on the error e = θ − θ* of its parameters θ = (u, c), prediction u·z + c. Every
+state is reported in the data's own units:
+
+    w = u/s,  b = c − u·m/s     (z = (x − m)/s; raw x is m = 0, s = 1)
+    loss = loss* + ½·(var z·e_u² + (e_c + mean z·e_u)²)
+
+gd, momentum and nesterov jump from one reported epoch to the next (see optim.py); adam and
+sgd step one update at a time.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import NamedTuple
+
+import numpy as np
+
+from . import optim
+from .model import eigen, moments
+
+OPTIMIZERS = ("gd", "momentum", "nesterov", "adam", "sgd")
+DIVERGENCE_FACTOR = 1e12  # a run whose loss grows past this × its starting loss has diverged
+_CHUNK = 4096  # states computed at once by the jumping path
+
+
+class State(NamedTuple):
+    """The run after `epoch` updates (epoch 0 is the start), in the data's own units."""
+
+    epoch: int
+    w: float  # slope
+    b: float  # intercept
+    loss: float  # ½·mean((w·x + b − y)²) over all the data
+    dw: float  # ∂loss/∂w at (w, b), over all the data
+    db: float  # ∂loss/∂b at (w, b), over all the data
+    diverged: bool = False  # the run stopped here because the loss or a parameter blew up
+
+
+class _Problem:
+    """The data as training sees it: moments, coordinates, Hessian and the divergence rule."""
+
+    def __init__(self, x, y, standardize: bool):
+        self.mom = moments(x, y)
+        self.x = np.asarray(x, dtype=np.float64)
+        self.y = np.asarray(y, dtype=np.float64)
+        self.m, self.s = (self.mom.x_mean, math.sqrt(self.mom.x_var)) if standardize else (0, 1)
+        self.z_mean = (self.mom.x_mean - self.m) / self.s
+        self.z_var = self.mom.x_var / (self.s * self.s)
+        h = ((self.z_var + self.z_mean**2, self.z_mean), (self.z_mean, 1.0))
+        (l1, l2), q = eigen(h)
+        self.lam, self.q = np.array([l1, l2]), np.array(q)
+        self.loss_limit = math.inf
+
+    def to_train(self, ew, eb):
+        """Data-unit error (w − w*, b − b*) to training coordinates (e_u, e_c)."""
+        return ew * self.s, eb + ew * self.m
+
+    def loss(self, eu, ec):
+        return self.mom.fit.loss + 0.5 * (self.z_var * eu * eu + (ec + self.z_mean * eu) ** 2)
+
+    def gradient(self, eu, ec):
+        """The full-data gradient in training coordinates."""
+        gc = ec + self.z_mean * eu
+        return self.z_var * eu + self.z_mean * gc, gc
+
+    def states(self, epochs, eu, ec) -> list[State]:
+        """States at the given epochs from training-coordinate errors (floats or arrays)."""
+        ew, eb = eu / self.s, ec - eu * (self.m / self.s)
+        w, b = self.mom.fit.w + ew, self.mom.fit.b + eb
+        loss = self.loss(eu, ec)
+        dw, db = self.mom.gradient(ew, eb)
+        bad = ~(np.isfinite(w) & np.isfinite(b) & (loss <= self.loss_limit))  # NaN fails too
+        cols = (np.atleast_1d(c).tolist() for c in (epochs, w, b, loss, dw, db, bad))
+        return [State(*row) for row in zip(*cols, strict=True)]
+
+
+def train(x, y, *, step_size: float, iterations: int, optimizer: str = "gd", w0: float = 0.0,
+          b0: float = 0.0, every: int = 1, batch_size: int | None = None, momentum: float = 0.9,
+          standardize: bool = False, seed: int = 0) -> Iterator[State]:
+    """Train y ≈ w·x + b and yield the state at epochs 0, every, 2·every, ... and always the
+    last one: `iterations`, or the epoch where the run diverged (its state has diverged=True).
+
+    A run diverges when w, b or the loss stops being finite, or the loss grows past
+    DIVERGENCE_FACTOR times its starting value. sgd shuffles with default_rng(seed).permutation
+    once per epoch and updates on consecutive batches of batch_size rows (default 32)."""
+    _check(step_size, iterations, optimizer, every, batch_size, momentum)
+    prob = _Problem(x, y, standardize)
+    with np.errstate(all="ignore"):
+        e0 = prob.to_train(w0 - prob.mom.fit.w, b0 - prob.mom.fit.b)
+        start = prob.states(0, *e0)[0]
+        if start.diverged:  # w0 or b0 so large that the loss overflows
+            yield start
+            return
+        prob.loss_limit = DIVERGENCE_FACTOR * start.loss if start.loss > 0 else math.inf
+        yield start
+        if optimizer in optim.LINEAR:
+            yield from _jump(prob, optimizer, step_size, momentum, iterations, every, e0)
+        else:
+            steps = (_adam_steps(prob, step_size, e0) if optimizer == "adam" else
+                     _sgd_steps(prob, step_size, e0, batch_size or 32, seed))
+            yield from _report(prob, steps, iterations, every)
+
+
+def _check(step_size, iterations, optimizer, every, batch_size, momentum) -> None:
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {optimizer!r}")
+    if not (math.isfinite(step_size) and step_size > 0):
+        raise ValueError(f"step_size must be a positive number, not {step_size!r}")
+    if int(iterations) != iterations or iterations < 0:
+        raise ValueError(f"iterations must be a whole number >= 0, not {iterations!r}")
+    if int(every) != every or every < 1:
+        raise ValueError(f"every must be a whole number >= 1, not {every!r}")
+    if batch_size is not None and (int(batch_size) != batch_size or batch_size < 1):
+        raise ValueError(f"batch_size must be a whole number >= 1, not {batch_size!r}")
+    if not 0 <= momentum < 1:
+        raise ValueError(f"momentum must be in [0, 1), not {momentum!r}")
+
+
+def _jump(prob, optimizer, step_size, beta, iterations, every, e0) -> Iterator[State]:
+    """gd, momentum, nesterov: each reported epoch computed straight from the one before."""
+    a = np.stack([optim.linear_update(optimizer, step_size, lam, beta) for lam in prob.lam])
+    s = np.stack([prob.q.T @ np.array(e0), np.zeros(2)], axis=-1)  # (direction, (ê, v))
+    epoch = 0
+    full, rem = divmod(int(iterations), int(every))
+    for stride, count in ((int(every), full), (rem, 1 if rem else 0)):
+        p = optim.power(a, stride)
+        while count:
+            n = min(_CHUNK, count)
+            block = optim.orbit(p, np.einsum("dij,dj->di", p, s), n)
+            rows = _rows(prob, epoch + stride * np.arange(1, n + 1), block)
+            bad = next((i for i, r in enumerate(rows) if r.diverged), None)
+            if bad is not None:
+                yield from rows[:bad]
+                before = (block[bad - 1], rows[bad - 1].epoch) if bad else (s, epoch)
+                yield _first_diverged(prob, a, *before, stride) or rows[bad]
+                return
+            yield from rows
+            s, epoch, count = block[-1], rows[-1].epoch, count - n
+
+
+def _rows(prob, epochs, block) -> list[State]:
+    e = block[..., 0] @ prob.q.T  # eigen-coordinates back to (e_u, e_c)
+    return prob.states(epochs, e[:, 0], e[:, 1])
+
+
+def _first_diverged(prob, a, s, epoch, span) -> State | None:
+    """The first diverged state among the `span` epochs after `epoch`, stepping one at a time."""
+    done = 0
+    while done < span:
+        n = min(_CHUNK, span - done)
+        block = optim.orbit(a, np.einsum("dij,dj->di", a, s), n)
+        rows = _rows(prob, epoch + done + np.arange(1, n + 1), block)
+        bad = next((r for r in rows if r.diverged), None)
+        if bad is not None:
+            return bad
+        s, done = block[-1], done + n
+    return None
+
+
+def _report(prob, steps, iterations, every) -> Iterator[State]:
+    """Yield every `every`-th and the last of the training-coordinate errors that `steps` makes,
+    stopping at the first that diverges."""
+    for epoch, (eu, ec) in zip(range(1, int(iterations) + 1), steps, strict=False):
+        blown = not (prob.loss(eu, ec) <= prob.loss_limit and math.isfinite(eu + ec))
+        if blown or epoch % every == 0 or epoch == iterations:
+            state = prob.states(epoch, eu, ec)[0]
+            yield state._replace(diverged=True) if blown else state
+            if blown:
+                return
+
+
+def _adam_steps(prob, step_size, e) -> Iterator[tuple[float, float]]:
+    eu, ec = e
+    state = optim.adam_init()
+    while True:
+        (du, dc), state = optim.adam_update(prob.gradient(eu, ec), state, step_size)
+        eu, ec = eu + du, ec + dc
+        yield eu, ec
+
+
+def _sgd_steps(prob, step_size, e, batch_size, seed) -> Iterator[tuple[float, float]]:
+    """One shuffled pass per epoch. With r* the residual at the optimum, a batch B's gradient is
+    (mean_B(z·r*) + mean_B(z²)·e_u + mean_B(z)·e_c,  mean_B(r*) + mean_B(z)·e_u + e_c)."""
+    z = (prob.x - prob.m) / prob.s
+    r_opt = prob.mom.fit.w * prob.x + prob.mom.fit.b - prob.y
+    cols = np.stack([z * r_opt, z * z, z, r_opt])
+    n = len(z)
+    starts = np.arange(0, n, batch_size)
+    sizes = np.diff(np.append(starts, n))
+    rng = np.random.default_rng(seed)
+    eu, ec = e
+    while True:
+        sums = np.add.reduceat(cols[:, rng.permutation(n)], starts, axis=1) / sizes
+        for zr, zz, zm, rm in zip(*sums.tolist(), strict=True):
+            gc = rm + zm * eu + ec
+            gu = zr + zz * eu + zm * ec
+            eu, ec = eu - step_size * gu, ec - step_size * gc
+        yield eu, ec
