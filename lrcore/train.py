@@ -13,8 +13,9 @@ sgd step one update at a time.
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
 import numpy as np
@@ -79,14 +80,22 @@ class _Problem:
 
 def train(x, y, *, step_size: float, iterations: int, optimizer: str = "gd", w0: float = 0.0,
           b0: float = 0.0, every: int = 1, batch_size: int | None = None, momentum: float = 0.9,
-          standardize: bool = False, seed: int = 0) -> Iterator[State]:
+          standardize: bool = False, seed: int = 0,
+          at: Iterable[int] | None = None) -> Iterator[State]:
     """Train y ≈ w·x + b and yield the state at epochs 0, every, 2·every, ... and always the
     last one: `iterations`, or the epoch where the run diverged (its state has diverged=True).
+    `at`, if given, lists the epochs to yield instead of every's multiples (0 and the last
+    epoch are always yielded).
 
     A run diverges when w, b or the loss stops being finite, or the loss grows past
     DIVERGENCE_FACTOR times its starting value. sgd shuffles with default_rng(seed).permutation
     once per epoch and updates on consecutive batches of batch_size rows (default 32)."""
     _check(step_size, iterations, optimizer, every, batch_size, momentum)
+    iterations, every = int(iterations), int(every)
+    if at is None:
+        targets = list(range(every, iterations, every)) + [iterations] * (iterations > 0)
+    else:
+        targets = sorted({int(k) for k in at if 0 < k < iterations} | {iterations} - {0})
     prob = _Problem(x, y, standardize)
     with np.errstate(all="ignore"):
         e0 = prob.to_train(w0 - prob.mom.fit.w, b0 - prob.mom.fit.b)
@@ -97,11 +106,11 @@ def train(x, y, *, step_size: float, iterations: int, optimizer: str = "gd", w0:
         prob.loss_limit = DIVERGENCE_FACTOR * start.loss if start.loss > 0 else math.inf
         yield start
         if optimizer in optim.LINEAR:
-            yield from _jump(prob, optimizer, step_size, momentum, iterations, every, e0)
+            yield from _jump(prob, optimizer, step_size, momentum, targets, e0)
         else:
             steps = (_adam_steps(prob, step_size, e0) if optimizer == "adam" else
                      _sgd_steps(prob, step_size, e0, batch_size or 32, seed))
-            yield from _report(prob, steps, iterations, every)
+            yield from _report(prob, steps, targets)
 
 
 def _check(step_size, iterations, optimizer, every, batch_size, momentum) -> None:
@@ -119,13 +128,15 @@ def _check(step_size, iterations, optimizer, every, batch_size, momentum) -> Non
         raise ValueError(f"momentum must be in [0, 1), not {momentum!r}")
 
 
-def _jump(prob, optimizer, step_size, beta, iterations, every, e0) -> Iterator[State]:
-    """gd, momentum, nesterov: each reported epoch computed straight from the one before."""
+def _jump(prob, optimizer, step_size, beta, targets, e0) -> Iterator[State]:
+    """gd, momentum, nesterov: each reported epoch computed straight from the one before, a run
+    of equal gaps at a time."""
     a = np.stack([optim.linear_update(optimizer, step_size, lam, beta) for lam in prob.lam])
     s = np.stack([prob.q.T @ np.array(e0), np.zeros(2)], axis=-1)  # (direction, (ê, v))
     epoch = 0
-    full, rem = divmod(int(iterations), int(every))
-    for stride, count in ((int(every), full), (rem, 1 if rem else 0)):
+    gaps = np.diff([0, *targets]).tolist()
+    for stride, run in itertools.groupby(gaps):
+        count = len(list(run))
         p = optim.power(a, stride)
         while count:
             n = min(_CHUNK, count)
@@ -160,12 +171,13 @@ def _first_diverged(prob, a, s, epoch, span) -> State | None:
     return None
 
 
-def _report(prob, steps, iterations, every) -> Iterator[State]:
-    """Yield every `every`-th and the last of the training-coordinate errors that `steps` makes,
-    stopping at the first that diverges."""
-    for epoch, (eu, ec) in zip(range(1, int(iterations) + 1), steps, strict=False):
+def _report(prob, steps, targets) -> Iterator[State]:
+    """Yield the states at the target epochs from the training-coordinate errors that `steps`
+    makes, stopping at the first that diverges."""
+    wanted = set(targets)
+    for epoch, (eu, ec) in zip(range(1, (targets or [0])[-1] + 1), steps, strict=False):
         blown = not (prob.loss(eu, ec) <= prob.loss_limit and math.isfinite(eu + ec))
-        if blown or epoch % every == 0 or epoch == iterations:
+        if blown or epoch in wanted:
             state = prob.states(epoch, eu, ec)[0]
             yield state._replace(diverged=True) if blown else state
             if blown:
