@@ -103,14 +103,11 @@ def _nearest(name: str, text: Any) -> Any:
     return int(round(number)) if type(f.default) is int else number
 
 
-def check(settings: Settings) -> tuple[Settings, list[str]]:
-    """Fix the rules that join two settings; return the fixed settings and what was changed."""
-    notes = []
+def problems(settings: Settings) -> list[str]:
+    """What breaks the rules that join two settings (each value alone being valid)."""
     if not settings.x_max > settings.x_min:
-        notes.append(f"x_max ({settings.x_max:g}) must be above x_min ({settings.x_min:g}); "
-                     f"using {DEFAULTS.x_min:g} to {DEFAULTS.x_max:g}")
-        settings = settings.replace(x_min=DEFAULTS.x_min, x_max=DEFAULTS.x_max)
-    return settings, notes
+        return [f"x_max ({settings.x_max:g}) must be above x_min ({settings.x_min:g})"]
+    return []
 
 
 def from_params(params: Mapping[str, Any]) -> tuple[Settings, list[str]]:
@@ -126,8 +123,11 @@ def from_params(params: Mapping[str, Any]) -> tuple[Settings, list[str]]:
         except SettingError as error:
             values[key] = _nearest(key, text)
             notes.append(f"{error}; using {format_value(values[key])}")
-    settings, more = check(Settings(**values))
-    return settings, notes + more
+    settings = Settings(**values)
+    for problem in problems(settings):
+        settings = settings.replace(x_min=DEFAULTS.x_min, x_max=DEFAULTS.x_max)
+        notes.append(f"{problem}; using {DEFAULTS.x_min:g} to {DEFAULTS.x_max:g}")
+    return settings, notes
 
 
 def format_value(value: Any) -> str:

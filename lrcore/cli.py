@@ -1,0 +1,86 @@
+"""python -m lrcore: one training run from the command line, printed as the blog printed it.
+
+Flags are the settings' own names (lrcore/settings.py), so a share link's query string and a
+command line say the same thing: `python -m lrcore --step_size 0.0006 --iterations 20000`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+from . import settings as st
+from .data import DataError, make_data
+from .model import closed_form
+from .train import train
+
+BLOG_LINE = "Epoch:{}, W:{}, b:{}, loss:{}, dW:{}, db:{}"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line on stderr, exit status 2, no usage dump
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _flag_type(name):
+    def parse(text):
+        try:
+            return st.parse_value(name, text)
+        except st.SettingError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+    parse.__name__ = name
+    return parse
+
+
+def parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="python -m lrcore", description=__doc__.splitlines()[0])
+    for name, field in st.FIELDS.items():
+        if field.metadata["group"] == "view":
+            continue
+        meta = field.metadata
+        bounds = f" ({meta['lo']:g} to {meta['hi']:g})" if meta["lo"] is not None else ""
+        choices = f" ({', '.join(meta['choices'])})" if meta["choices"] else ""
+        p.add_argument(f"--{name}", type=_flag_type(name), default=field.default,
+                       help=f"{meta['help']}{bounds}{choices}; default {field.default}")
+    p.add_argument("--every", type=int, default=None,
+                   help="print every N epochs (default: iterations/10)")
+    p.add_argument("--format", choices=("text", "jsonl"), default="text",
+                   help="text: the blog's log; jsonl: one JSON object per state")
+    return p
+
+
+def main(argv=None) -> int:
+    p = parser()
+    args = p.parse_args(argv)
+    values = {name: getattr(args, name) for name in st.FIELDS if hasattr(args, name)}
+    settings = st.Settings(**values)
+    for problem in st.problems(settings):
+        p.error(problem)
+    every = args.every or max(1, settings.iterations // 10)
+    if every < 1:
+        p.error(f"--every must be at least 1, not {every}")
+    try:
+        data = make_data(n=settings.n, slope=settings.slope, intercept=settings.intercept,
+                         noise=settings.noise, x_min=settings.x_min, x_max=settings.x_max,
+                         seed=settings.seed)
+        fit = closed_form(data.x, data.y)
+    except DataError as error:
+        p.error(str(error))
+    start = time.perf_counter()
+    last = None
+    for last in train(data.x, data.y, step_size=settings.step_size,
+                      iterations=settings.iterations, optimizer=settings.optimizer,
+                      w0=settings.w0, b0=settings.b0, every=every,
+                      batch_size=settings.batch_size, momentum=settings.momentum,
+                      standardize=settings.standardize, seed=settings.seed):
+        if args.format == "jsonl":
+            print(json.dumps(last._asdict()))
+        else:
+            print(BLOG_LINE.format(last.epoch, last.w, last.b, last.loss, last.dw, last.db))
+    if args.format == "text":
+        seconds = time.perf_counter() - start
+        outcome = f"diverged at epoch {last.epoch}" if last.diverged else f"epochs:{last.epoch}"
+        print(f"Training Stats: {outcome}, W:{last.w}, b:{last.b}, loss:{last.loss}, "
+              f"least-squares W:{fit.w}, b:{fit.b}, loss:{fit.loss}, seconds:{seconds:.4f}")
+    return 0
