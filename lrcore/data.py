@@ -26,17 +26,22 @@ class Dataset:
         return f"Dataset({self.name!r}, n={len(self.x)})"
 
 
+LIMIT = 1e100  # |x|, |y| above this: squares and sums of squares could overflow float64
+
+
 def as_dataset(x, y, name: str = "data") -> Dataset:
-    """Check x, y and return them as a read-only Dataset, or raise DataError saying why not."""
-    x = np.array(x, dtype=np.float64).ravel()
-    y = np.array(y, dtype=np.float64).ravel()
+    """Check x, y and return them as a read-only Dataset (a view: no copy of float64 input), or
+    raise DataError saying what is wrong and where (rows count from 1)."""
+    x, y = (np.asarray(v, dtype=np.float64).reshape(-1).view() for v in (x, y))
     if len(x) != len(y):
         raise DataError(f"x has {len(x)} values but y has {len(y)}")
     for label, v in (("x", x), ("y", y)):
-        bad = np.flatnonzero(~np.isfinite(v))
-        if len(bad):
-            raise DataError(f"{label} is not finite at row {bad[0] + 1} ({v[bad[0]]!r})")
-    if len(np.unique(x)) < 2:
+        if len(v) and not (v.min() >= -LIMIT and v.max() <= LIMIT):  # NaN fails both
+            row = int(np.flatnonzero(~(np.abs(v) <= LIMIT))[0])
+            what = "is not a finite number" if not np.isfinite(v[row]) else \
+                f"is beyond ±{LIMIT:g} (squaring it would overflow)"
+            raise DataError(f"{label} at row {row + 1} ({float(v[row])}) {what}")
+    if len(x) < 2 or x.min() == x.max():
         raise DataError(f"a line needs at least 2 distinct x values; this data has "
                         f"{len(np.unique(x))} among {len(x)} rows")
     x.setflags(write=False)

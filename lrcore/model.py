@@ -55,15 +55,16 @@ class Moments(NamedTuple):
 def moments(x, y) -> Moments:
     """The moments of (x, y) and the least-squares fit; DataError for data a line cannot fit."""
     data = as_dataset(x, y)
-    x, y = data.x, data.y
-    x_mean, y_mean = float(np.mean(x)), float(np.mean(y))
-    xc, yc = x - x_mean, y - y_mean
-    x_var = float(np.mean(xc * xc))
-    w = float(np.mean(xc * yc)) / x_var
+    n = len(data.x)
+    x_mean, y_mean = float(data.x.sum()) / n, float(data.y.sum()) / n
+    xc, yc = data.x - x_mean, data.y - y_mean
+    x_var = float(xc @ xc) / n
+    w = float(xc @ yc) / n / x_var
     b = y_mean - w * x_mean
-    resid = yc - w * xc
-    mse = float(np.mean(resid * resid))
-    y_var = float(np.mean(yc * yc))
+    resid = np.multiply(xc, w)
+    np.subtract(yc, resid, out=resid)
+    mse = float(resid @ resid) / n
+    y_var = float(yc @ yc) / n
     r2 = 1.0 - mse / y_var if y_var > 0 else 1.0
     return Moments(x_mean, x_var, Fit(w, b, 0.5 * mse, r2, math.sqrt(mse)))
 
