@@ -77,13 +77,13 @@ def adam_init() -> AdamState:
     return AdamState((0.0, 0.0), (0.0, 0.0), 0)
 
 
-def adam_update(g, state: AdamState, step_size: float):
-    """One adam update: returns (Δθ, new state)."""
-    t = state.t + 1
-    m = tuple(ADAM_BETA1 * mi + (1 - ADAM_BETA1) * gi for mi, gi in zip(state.m, g, strict=True))
-    s = tuple(ADAM_BETA2 * si + (1 - ADAM_BETA2) * gi * gi
-              for si, gi in zip(state.s, g, strict=True))
+def adam_update(g: tuple[float, float], state: AdamState, step_size: float):
+    """One adam update of the two parameters: returns (Δθ, new state)."""
+    (gw, gb), (mw, mb), (sw, sb), t = g, state.m, state.s, state.t + 1
+    mw, mb = ADAM_BETA1 * mw + (1 - ADAM_BETA1) * gw, ADAM_BETA1 * mb + (1 - ADAM_BETA1) * gb
+    sw = ADAM_BETA2 * sw + (1 - ADAM_BETA2) * gw * gw
+    sb = ADAM_BETA2 * sb + (1 - ADAM_BETA2) * gb * gb
     c1, c2 = 1 - ADAM_BETA1**t, 1 - ADAM_BETA2**t
-    delta = tuple(-step_size * (mi / c1) / (math.sqrt(si / c2) + ADAM_EPS)
-                  for mi, si in zip(m, s, strict=True))
-    return delta, AdamState(m, s, t)
+    dw = -step_size * (mw / c1) / (math.sqrt(sw / c2) + ADAM_EPS)
+    db = -step_size * (mb / c1) / (math.sqrt(sb / c2) + ADAM_EPS)
+    return (dw, db), AdamState((mw, mb), (sw, sb), t)
