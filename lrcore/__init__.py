@@ -6,8 +6,10 @@
 """
 
 from .data import DataError, Dataset, as_dataset, make_data
+from .datasets import BUILTINS, Builtin, load_builtin
 from .model import Fit, closed_form, condition_number, stable_step_size
 from .train import OPTIMIZERS, State, train
 
-__all__ = ["Dataset", "DataError", "Fit", "OPTIMIZERS", "State", "as_dataset", "closed_form",
-           "condition_number", "make_data", "stable_step_size", "train"]
+__all__ = ["BUILTINS", "Builtin", "DataError", "Dataset", "Fit", "OPTIMIZERS", "State",
+           "as_dataset", "closed_form", "condition_number", "load_builtin", "make_data",
+           "stable_step_size", "train"]

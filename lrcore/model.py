@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .data import as_dataset
+from .data import DataError, as_dataset
 
 
 class Fit(NamedTuple):
@@ -59,6 +59,8 @@ def moments(x, y) -> Moments:
     x_mean, y_mean = float(data.x.sum()) / n, float(data.y.sum()) / n
     xc, yc = data.x - x_mean, data.y - y_mean
     x_var = float(xc @ xc) / n
+    if not x_var > 0:  # distinct x so close together that the variance underflows to 0
+        raise DataError(f"x varies too little (by {np.ptp(data.x):.3g}) for a line to be fitted")
     w = float(xc @ yc) / n / x_var
     b = y_mean - w * x_mean
     resid = np.multiply(xc, w)
