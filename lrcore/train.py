@@ -60,7 +60,8 @@ class _Problem:
         return ew * self.s, eb + ew * self.m
 
     def loss(self, eu, ec):
-        return self.mom.fit.loss + 0.5 * (self.z_var * eu * eu + (ec + self.z_mean * eu) ** 2)
+        gc = ec + self.z_mean * eu  # written with * only: float ** raises OverflowError
+        return self.mom.fit.loss + 0.5 * (self.z_var * eu * eu + gc * gc)
 
     def gradient(self, eu, ec):
         """The full-data gradient in training coordinates."""
