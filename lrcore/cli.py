@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import time
 
 from . import settings as st
@@ -31,6 +32,11 @@ def _flag_type(name):
             raise argparse.ArgumentTypeError(str(error)) from None
     parse.__name__ = name
     return parse
+
+
+def _json_number(value):
+    """JSON has no inf or NaN: a number that blew up is written as null (diverged says why)."""
+    return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
 def parser() -> argparse.ArgumentParser:
@@ -57,7 +63,7 @@ def main(argv=None) -> int:
     settings = st.Settings(**values)
     for problem in st.problems(settings):
         p.error(problem)
-    every = args.every or max(1, settings.iterations // 10)
+    every = args.every if args.every is not None else max(1, settings.iterations // 10)
     if every < 1:
         p.error(f"--every must be at least 1, not {every}")
     try:
@@ -75,7 +81,7 @@ def main(argv=None) -> int:
                       batch_size=settings.batch_size, momentum=settings.momentum,
                       standardize=settings.standardize, seed=settings.seed):
         if args.format == "jsonl":
-            print(json.dumps(last._asdict()))
+            print(json.dumps({k: _json_number(v) for k, v in last._asdict().items()}))
         else:
             print(BLOG_LINE.format(last.epoch, last.w, last.b, last.loss, last.dw, last.db))
     if args.format == "text":

@@ -74,7 +74,7 @@ class _Problem:
         w, b = self.mom.fit.w + ew, self.mom.fit.b + eb
         loss = self.loss(eu, ec)
         dw, db = self.mom.gradient(ew, eb)
-        bad = ~(np.isfinite(w) & np.isfinite(b) & (loss <= self.loss_limit))  # NaN fails too
+        bad = ~(np.isfinite(w) & np.isfinite(b) & np.isfinite(loss) & (loss <= self.loss_limit))
         cols = (np.atleast_1d(c).tolist() for c in (epochs, w, b, loss, dw, db, bad))
         return [State(*row) for row in zip(*cols, strict=True)]
 
