@@ -142,3 +142,29 @@ def format_value(value: Any) -> str:
 def to_params(settings: Settings) -> dict[str, str]:
     """Every setting as strings, in table order: the inverse of from_params."""
     return {name: format_value(getattr(settings, name)) for name in FIELDS}
+
+
+# --- the work one run may cost -------------------------------------------------------------
+# gd, momentum and nesterov cost one pass over the data whatever the epochs; adam and sgd pay
+# per epoch. Measured on the 2-core test machine (scripts/bench_core.py): adam ≈ 1.7 µs per
+# epoch; sgd ≈ 6 µs + 0.034 µs per point + 0.2 µs per mini-batch, per epoch.
+WORK_BUDGET = 2.5  # seconds of training one page run may cost, whatever a link asks for
+
+
+def work_seconds(settings: Settings, n: int) -> float:
+    """Estimated seconds to train `settings` on n points (gd, momentum, nesterov: ~0)."""
+    per_epoch = {"adam": 1.7e-6,
+                 "sgd": 6e-6 + 0.034e-6 * n + 0.2e-6 * -(-n // settings.batch_size)}
+    return settings.iterations * per_epoch.get(settings.optimizer, 0.0)
+
+
+def bounded(settings: Settings, n: int) -> tuple[Settings, str | None]:
+    """The settings cut to WORK_BUDGET (fewer epochs), and a sentence saying so if they were."""
+    seconds = work_seconds(settings, n)
+    if seconds <= WORK_BUDGET:
+        return settings, None
+    epochs = max(1, int(settings.iterations * WORK_BUDGET / seconds))
+    return settings.replace(iterations=epochs), (
+        f"{settings.iterations:,} epochs of {settings.optimizer} on {n:,} points would take "
+        f"about {seconds:,.0f} s here, so this run stops at epoch {epochs:,} (the page trains at "
+        f"most about {WORK_BUDGET:g} s per run).")
