@@ -1,0 +1,197 @@
+"""The page as a person sees it: `streamlit run app.py` on 127.0.0.1 and Debian's headless
+Chromium driven by Playwright. Every wait is on a change in the page, with generous timeouts."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from browser import CHART_STATE, LIVE_CHART, chromium, serve, wait_for_change, wait_for_chart
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+LONG = 30_000  # ms: generous, for a loaded machine
+ERRORS = "[data-testid=stException], [data-testid=stAlertContentError]"
+PLAYER = ".st-key-player"
+
+
+@pytest.fixture(scope="module")
+def url():
+    with serve() as address:
+        yield address
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as context:
+        yield context
+
+
+@pytest.fixture
+def page(browser, url):
+    page = browser.new_page()
+    page.set_default_timeout(LONG)
+    yield page
+    page.close()
+
+
+def open_page(page, url: str, query: str = "") -> dict:
+    page.goto(url + "/" + query)
+    return wait_for_chart(page, timeout=LONG * 2)
+
+
+def drawn(page) -> dict:
+    """What each view has drawn: data points, the loss curve's path, contour paths."""
+    return page.evaluate(f"""(() => {{
+      const gd = {LIVE_CHART};
+      const count = (sel) => gd.querySelectorAll(sel).length;
+      const longest = (sel) => Math.max(0, ...[...gd.querySelectorAll(sel)]
+        .map((p) => (p.getAttribute("d") || "").length));
+      return {{points: count(".xy .scatterlayer .point"),
+               curve: longest(".x2y2 .scatterlayer path.js-line"),
+               contours: longest(".x3y3 .scatterlayer path.js-fill")}};
+    }})()""")
+
+
+def readout(page) -> str:
+    return page.locator(PLAYER + " .readout").inner_text()
+
+
+def scrubber(page) -> int:
+    return int(page.locator(PLAYER + " input[type=range]").input_value())
+
+
+def pause(page) -> None:
+    button = page.locator(PLAYER + " .play")
+    if "Pause" in button.inner_text():
+        button.click()
+    expect(button).to_have_text(re.compile("Play"))
+
+
+def expect_epoch(page, epoch: str) -> None:
+    """Wait until the player shows this epoch (as written, e.g. '50,000')."""
+    expect(page.locator(PLAYER + " .readout")).to_have_text(re.compile(f"^epoch {epoch} "),
+                                                            timeout=LONG)
+
+
+def test_page_loads_with_three_views_and_no_error(page, url):
+    state = open_page(page, url)
+    assert page.locator(ERRORS).count() == 0
+    assert state["frames"] > 100
+    views = drawn(page)
+    assert views["points"] == 1000
+    assert views["curve"] > 100 and views["contours"] > 100
+
+
+def test_each_new_run_plays_by_itself_to_the_last_epoch(page, url):
+    open_page(page, url)
+    expect_epoch(page, "50,000")
+    assert scrubber(page) == int(page.locator(PLAYER + " input").get_attribute("max"))
+
+
+def test_keyboard_on_a_slider_changes_the_chart(page, url):
+    before = open_page(page, url)
+    slider = page.get_by_role("slider", name="Noise standard deviation")
+    slider.focus()
+    slider.press("ArrowRight")
+    after = wait_for_change(page, before, timeout=LONG)
+    assert after["traces"][0]["y"] != before["traces"][0]["y"]  # new data drawn
+    assert "noise=500" in page.url
+    assert page.locator(ERRORS).count() == 0
+
+
+def test_play_step_and_scrub_move_the_epoch_cursor(page, url):
+    open_page(page, url)
+    pause(page)
+    page.get_by_role("button", name="First epoch").click()
+    assert scrubber(page) == 0 and readout(page).startswith("epoch 0 ")
+    page.get_by_role("button", name="Step forward").click()
+    assert scrubber(page) == 1 and readout(page).startswith("epoch 1 ")
+    frame_line = line_at(page)
+    page.get_by_role("button", name="Step back").click()
+    assert scrubber(page) == 0 and line_at(page) != frame_line
+    page.locator(PLAYER + " .play").click()  # Play
+    expect(page.locator(PLAYER + " .readout")).not_to_have_text(re.compile(r"^epoch [0-5] "))
+    pause(page)
+    at = scrubber(page)
+    assert at > 5
+    epoch = int(re.match(r"epoch ([\d,]+) ", readout(page)).group(1).replace(",", ""))
+    state = page.evaluate(CHART_STATE)
+    assert epoch > 5 and state["active"] is None  # no Plotly slider: the player is the cursor
+    scrub = page.locator(PLAYER + " input[type=range]")
+    scrub.focus()
+    scrub.press("End")
+    expect_epoch(page, "50,000")
+
+
+def line_at(page) -> list:
+    """The fitted line as drawn now (trace 'fitted line')."""
+    state = page.evaluate(CHART_STATE)
+    return next(t["y"] for t in state["traces"] if t["name"] == "fitted line")
+
+
+def test_a_copied_link_shows_the_same_numbers(browser, page, url):
+    before = open_page(page, url)
+    slider = page.get_by_role("slider", name="Step size (learning rate)")
+    slider.focus()
+    slider.press("ArrowLeft")
+    wait_for_change(page, before, timeout=LONG)
+    page.wait_for_function("location.search.includes('step_size=0.0004')")
+    link = page.url
+    numbers = results(page)
+    other = browser.new_page()
+    other.set_default_timeout(LONG)
+    try:
+        shown = open_page(other, link)
+        assert shown["meta"] == page.evaluate(CHART_STATE)["meta"]
+        assert results(other) == numbers
+        assert other.url == link
+    finally:
+        other.close()
+
+
+def results(page) -> dict:
+    """The result metrics as shown (label -> text)."""
+    page.wait_for_selector("[data-testid=stMetric]")
+    return page.evaluate("""Object.fromEntries([...document.querySelectorAll(
+        "[data-testid=stMetric]")].map((m) => [
+          m.querySelector("[data-testid=stMetricLabel]").innerText,
+          m.querySelector("[data-testid=stMetricValue]").innerText]))""")
+
+
+def test_a_hand_edited_link_warns_as_plain_text(page, url):
+    query = "?seed=%3Cscript%3Ewindow.pwned%3D1%3C%2Fscript%3E&%3Cimg%20src%3Dx%20onerror%3D" \
+            "%22window.pwned%3D1%22%3E=1&noise=NaN"
+    open_page(page, url, query)
+    warning = page.locator("[data-testid=stAlertContentWarning]")
+    assert warning.count() == 1
+    text = warning.inner_text()
+    assert "<script>window.pwned=1</script>" in text and "noise" in text
+    assert page.evaluate("window.pwned") is None
+    assert page.locator(ERRORS).count() == 0
+    assert "seed=0" in page.url and "noise=300" in page.url  # the link now holds what loaded
+
+
+def test_a_divergent_step_size_says_so(page, url):
+    open_page(page, url, "?step_size=0.001")
+    error = page.locator("[data-testid=stAlertContentError]")
+    error.wait_for()
+    assert "diverged at epoch" in error.inner_text()
+    assert drawn(page)["points"] == 1000  # the page still shows the run
+
+
+def test_a_phone_screen_stacks_the_views(browser, url):
+    phone = browser.new_page()
+    phone.set_viewport_size({"width": 390, "height": 844})
+    phone.set_default_timeout(LONG)
+    try:
+        open_page(phone, url)
+        phone.wait_for_function(f"{LIVE_CHART}._fullLayout.xaxis.domain[1] === 1")
+        layout = phone.evaluate(f"""(() => {{ const l = {LIVE_CHART}._fullLayout;
+            return [l.yaxis.domain, l.yaxis2.domain, l.yaxis3.domain]; }})()""")
+        tops = [domain[1] for domain in layout]
+        assert tops == sorted(tops, reverse=True)  # data above loss above landscape
+        assert phone.locator(ERRORS).count() == 0
+    finally:
+        phone.close()
