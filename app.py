@@ -17,7 +17,10 @@ import urllib.parse
 import pandas as pd
 import streamlit as st
 
+import data_ui
+import explain_ui
 import figures
+import lessons
 import lrcore
 from lrcore import settings as cfg
 
@@ -40,37 +43,47 @@ def main() -> None:
     st.set_page_config(page_title="Gradient descent, live", page_icon="📉", layout="wide")
     st.title("Linear regression by gradient descent")
     st.caption(INTRO)
-    settings_from_url()
+    data_ui.prepare(settings_from_url())
     chosen = cfg.Settings(**{name: st.session_state[name] for name in cfg.FIELDS})
     notices = st.container()
     s, notes = cfg.from_params(cfg.to_params(chosen))  # fixes settings that clash, if any
-    data = load_data(s)
-    run = split_run(train_run(run_settings(s)), s.iterations)
-    views_ui(s, data, run)  # first: the chart leaves before the sidebar's widgets
+    source = data_ui.run_data(s)  # every point, and those the run fits
+    data = source.kept
+    bounded, cut_note = cfg.bounded(run_settings(s), len(data))  # a link can't tie up the CPU
+    run = split_run(train_run(bounded, source.key, data), bounded.iterations)
+    views_ui(s, data, run, source)  # first: the chart leaves before the sidebar's widgets
+    explain_ui.panels_ui(chosen, s, data, run)  # pin and compare, why, the math, lessons
     with st.sidebar:
-        controls_ui()
+        controls_ui(s, data)
     with notices:
+        explain_ui.lesson_ui(s)
         link_ui(chosen)
         if notes:
             st.warning("These settings do not fit together:\n\n" + code_block(notes))
+        if cut_note:
+            st.info(cut_note)
         if run.last.diverged:
-            st.error(divergence_message(s, data, run))
+            st.error(explain_ui.divergence_text(s, data, run.last, run.frames[0]))
+        elif warning := explain_ui.warning_text(s, data, run.last):
+            st.warning(warning)
     results_ui(chosen, run, lrcore.closed_form(data.x, data.y))
 
 
 # --- settings <-> URL -------------------------------------------------------------------------
 
-def settings_from_url() -> None:
+def settings_from_url() -> bool:
     """When the URL is new to this session (its first run, or an address edited by hand), load
-    its settings into the widgets, nearest valid values for bad ones, and note what changed."""
+    its settings into the widgets, nearest valid values for bad ones, and note what changed.
+    True if it did."""
     params = st.query_params.to_dict()
     if st.session_state.get("_url") == params:
-        return
-    loaded, notes = cfg.from_params(params)
+        return False
+    loaded, notes = cfg.from_params(lessons.with_lesson(params))
     for name in cfg.FIELDS:
         st.session_state[name] = getattr(loaded, name)
     st.session_state["_url"] = params
     st.session_state["_loaded"] = loaded, notes
+    return True
 
 
 def link_ui(chosen: cfg.Settings) -> None:
@@ -96,22 +109,28 @@ def code_block(lines: list[str], width: int = 160) -> str:
 
 # --- controls ---------------------------------------------------------------------------------
 
-def controls_ui() -> None:
+def controls_ui(s: cfg.Settings, data: lrcore.Dataset) -> None:
     """The sidebar: data and training controls, keyed by setting name."""
     st.header("Data")
-    grid_slider("n", POINTS, "{:,}")
-    grid_slider("noise", NOISES, "{:g}")
-    pair("slope", "intercept")
-    pair("x_min", "x_max")
-    left, right = st.columns([3, 2], vertical_alignment="bottom")
-    with left:
-        number("seed")
-    right.button("New data", key="new_data", on_click=new_seed, width="stretch",
-                 help="Draw a new sample: the next random seed")
+    uses = data_ui.dataset_ui()  # the generated-data controls this dataset listens to
+    if "n" in uses:
+        grid_slider("n", POINTS, "{:,}")
+    if "noise" in uses:
+        grid_slider("noise", NOISES, "{:g}")
+    if "slope" in uses:
+        pair("slope", "intercept")
+        pair("x_min", "x_max")
+    if "seed" in uses:
+        left, right = st.columns([3, 2], vertical_alignment="bottom")
+        with left:
+            number("seed")
+        right.button("New data", key="new_data", on_click=new_seed, width="stretch",
+                     help="Draw a new sample: the next random seed")
     st.header("Training")
     optimizer = st.session_state.optimizer
     st.selectbox(label("optimizer"), cfg.OPTIMIZERS, key="optimizer")
     grid_slider("step_size", STEP_SIZES, "{:g}")
+    explain_ui.limit_ui(s, data)  # the largest step that converges on this data
     grid_slider("iterations", ITERATIONS, "{:,}")
     number("batch_size", disabled=optimizer != "sgd")
     lo, hi = bounds("momentum")
@@ -164,24 +183,16 @@ def run_settings(s: cfg.Settings) -> cfg.Settings:
     return s.replace(**view)
 
 
-generate = st.cache_data(show_spinner=False, max_entries=64)(lrcore.make_data)
-
-
-def load_data(s: cfg.Settings) -> lrcore.Dataset:
-    """The run's data, the one place that decides it: the blog post's line with noise."""
-    return generate(n=s.n, slope=s.slope, intercept=s.intercept, noise=s.noise, x_min=s.x_min,
-                    x_max=s.x_max, seed=s.seed)
-
-
 def log_every(iterations: int) -> int:
     return max(1, iterations // 10)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def train_run(s: cfg.Settings) -> list[lrcore.State]:
+def train_run(s: cfg.Settings, data_key: str, _data: lrcore.Dataset) -> list[lrcore.State]:
     """The run's states at the frame, loss-curve and log epochs, up to the epoch where it
-    diverged if it did. adam and sgd step epoch by epoch: a long run shows a progress bar."""
-    data = load_data(s)
+    diverged if it did. adam and sgd step epoch by epoch: a long run shows a progress bar.
+    _data: the points fitted (data_ui.run_data), which data_key names for the cache."""
+    data = _data
     epochs = (set(figures.frame_epochs(s.iterations)) | set(figures.curve_epochs(s.iterations))
               | set(range(0, s.iterations + 1, log_every(s.iterations))))
     states = lrcore.train(data.x, data.y, step_size=s.step_size, iterations=s.iterations,
@@ -219,29 +230,21 @@ def split_run(states: list[lrcore.State], iterations: int) -> Run:
                pick(range(0, iterations + 1, log_every(iterations))), states[-1])
 
 
-def divergence_message(s: cfg.Settings, data: lrcore.Dataset, run: Run) -> str:
-    last, first = run.last, run.frames[0]
-    text = (f"The run diverged at epoch {last.epoch:,} and was stopped: the loss reached "
-            f"{last.loss:.3g} (it started at {first.loss:.3g}). The step size {s.step_size:g} "
-            f"is too large for {s.optimizer} on this data")
-    if s.optimizer in ("gd", "momentum", "nesterov"):
-        limit = lrcore.stable_step_size(data.x, data.y, s.optimizer, s.momentum, s.standardize)
-        text += f": it converges only below {limit:.3g}"
-    return text + ". Try a smaller step size, or standardized x."
-
-
 # --- views and results ------------------------------------------------------------------------
 
-def views_ui(s: cfg.Settings, data: lrcore.Dataset, run: Run) -> None:
-    """The one figure (data and line | loss curve | landscape) and its player."""
-    run_id = digest(cfg.to_params(s))
-    truth = (s.slope, s.intercept) if data.name == "generated" else None
-    spec = figures.build(data.x, data.y, run.frames, run.curve, truth=truth,
-                         loss_scale=s.loss_scale, run_id=run_id)
+def views_ui(s: cfg.Settings, data: lrcore.Dataset, run: Run, source: data_ui.RunData) -> None:
+    """The one figure (data and line | loss curve | landscape) and its player. `data`: the
+    points the run fits; `source`: every point, and which are left out."""
+    run_id = digest([cfg.to_params(s), explain_ui.pinned_id(), source.key])
+    overlay, hold = explain_ui.overlay(data)  # a pinned run, faded, if any
+    spec = figures.build(source.points.x, source.points.y, run.frames, run.curve,
+                         left_out=source.left_out, truth=source.truth, loss_scale=s.loss_scale,
+                         run_id=run_id, overlay=overlay, hold=hold)
     st.plotly_chart(figures.Prebuilt(spec), key="views", theme=None,  # its own neutral colours
-                    config={"displaylogo": False},
+                    config={"displaylogo": False, "toImageButtonOptions": {  # PNG export
+                        "format": "png", "filename": "gradient-descent", "scale": 2}},
                     alt="The data with the fitted line, the loss curve and the loss landscape "
-                        "with the path of the run")
+                        "with the path of the run", **data_ui.selectable(source))
     controls, scale = st.columns([5, 1], vertical_alignment="bottom")
     with controls:
         player(key="player", data={
@@ -250,6 +253,8 @@ def views_ui(s: cfg.Settings, data: lrcore.Dataset, run: Run) -> None:
             "readouts": [figures.readout(f) for f in run.frames]})
     scale.segmented_control(label("loss_scale"), cfg.LOSS_SCALES, key="loss_scale",
                             required=True)
+    data_ui.exclusion_ui(source)  # how many points are left out, and how to bring them back
+    explain_ui.summary_ui(data, run, lrcore.closed_form(data.x, data.y))
 
 
 def digest(value) -> str:
@@ -284,7 +289,7 @@ def results_ui(chosen: cfg.Settings, run: Run, fit: lrcore.Fit) -> None:
         "Settings as JSON", json.dumps(dataclasses.asdict(chosen), indent=2), "settings.json",
         "application/json", key="download_settings", on_click="ignore")
     with link:
-        st.caption("Share this run: the link holds every setting")
+        st.caption(data_ui.link_caption())
         st.code(share_link(chosen), language=None, wrap_lines=True)
 
 
@@ -328,6 +333,8 @@ button, select { font: inherit; padding: 0.25rem 0.7rem; cursor: pointer;
   border: 1px solid var(--st-border-color); border-radius: 0.5rem; }
 button:hover, button:focus-visible { border-color: var(--st-primary-color);
   color: var(--st-primary-color); }
+button:focus-visible, select:focus-visible, input:focus-visible {
+  outline: 2px solid var(--st-primary-color); outline-offset: 2px; }
 .play { min-width: 6.5rem; }"""
 PLAYER_JS = """
 export default function ({ parentElement, data }) {
@@ -374,10 +381,33 @@ export default function ({ parentElement, data }) {
       el.removeListener("plotly_animatingframe", el.__player.frame);
       el.removeListener("plotly_animated", el.__player.done);
     }
-    el.__player = {frame: (e) => show(data.names.indexOf(e.name)), done: () => playing(false)};
+    el.__player = {done: () => playing(false),  // (a frame drawn after a pause or jump: ignore)
+                   frame: (e) => { if (play.dataset.on) show(data.names.indexOf(e.name)); }};
     el.on("plotly_animatingframe", el.__player.frame);
     el.on("plotly_animated", el.__player.done);
   };
+  // Plotly.animate (redraw: false) recomputes every trace but draws only the moving ones: the
+  // others lose the link to their drawing that a box or lasso selection needs (it would throw
+  // and select nothing), at every frame while a run plays. So link them to their drawing
+  // again as a drag starts and while it moves (a dozen traces: cheap), once for the page.
+  const relink = () => document.querySelectorAll(".st-key-views .js-plotly-plot")
+    .forEach((el) => {
+      const drawn = new Map();
+      el.querySelectorAll(".scatterlayer .trace").forEach((g) => {
+        const cd = g.__data__;
+        if (cd && cd[0] && cd[0].node3) drawn.set(cd[0].trace.uid, cd[0].node3);
+      });
+      (el.calcdata || []).forEach((cd) => {
+        if (!cd[0].node3 && drawn.has(cd[0].trace.uid)) cd[0].node3 = drawn.get(cd[0].trace.uid);
+      });
+    });
+  if (!window.__lrRelink) {
+    window.__lrRelink = true;
+    for (const type of ["mousedown", "touchstart"]) document.addEventListener(type, relink, true);
+    for (const type of ["mousemove", "touchmove"]) {
+      document.addEventListener(type, (e) => { if (e.buttons || e.touches) relink(); }, true);
+    }
+  }
   let tries = 0;
   const attach = () => {  // once this run's chart is drawn: fit it to the screen, play it
     if (root.dataset.run !== data.id) return;  // a newer run took over
@@ -389,7 +419,10 @@ export default function ({ parentElement, data }) {
     gd = el;
     listen(el);
     const narrow = el.clientWidth < 640 ? window.Plotly.relayout(el, data.narrow) : null;
-    Promise.resolve(narrow).catch(() => {}).then(start);
+    Promise.resolve(narrow).catch(() => {}).then(() => {
+      start();
+      root.dataset.playing = data.id;  // (tests wait for this before they press anything)
+    });
   };
   attach();
 }"""

@@ -34,14 +34,18 @@ FRAME_MS = 40  # one frame's duration at 1x speed: a run plays in about 5 s
 LEVELS = 13  # contour levels, half a decade apart
 ARC = 96  # points on each half of a contour ellipse
 
-# Colours readable on Streamlit's light and dark themes alike.
-DATA, FITTED, TRUE, LSTSQ, PATH = "#7f8fa6", "#e8590c", "#9a9a9a", "#2f9e44", "#d6336c"
-LEVEL_LINE, LEVEL_FILL = "rgba(66,133,244,0.45)", "rgba(66,133,244,0.14)"
+# Colours readable on Streamlit's light and dark themes alike, and by colour-blind eyes: the
+# Okabe-Ito palette (vermillion, bluish green, reddish purple, sky blue, blue) and greys.
+DATA, FITTED, TRUE, LSTSQ, PATH = "#7f8fa6", "#D55E00", "#9a9a9a", "#009E73", "#CC79A7"
+LEVEL_LINE, LEVEL_FILL = "rgba(86,180,233,0.55)", "rgba(86,180,233,0.16)"
+PINNED = "#0072B2"  # a pinned run: dashed and faded, on all three views
 TEXT = "#808495"  # axis text, and the axes and grid below: mid-grey on light and dark alike
 GRID = "rgba(128,128,128,0.2)"
+LEFT_OUT = "#9a9a9a"  # points left out of the fit: hollow, grey
 MOVING = 4  # traces every frame replaces: the last four (line, loss marker, path, point)
-RUN_TRACES = 3  # the run's traces start here: after the data and the two reference lines
-TRACES = 11  # in all: data, 2 reference lines, curve, lowest loss, contours, optimum, 4 moving
+DATA_TRACE, LEFT_OUT_TRACE = 0, 1  # the points fitted, and those left out (both selectable)
+RUN_TRACES = 4  # the run's traces start here: after the data (2) and the two reference lines
+TRACES = 12  # in all: 2 data, 2 reference lines, curve, lowest loss, contours, optimum, 4 moving
 FRAME_INDICES = list(range(TRACES - MOVING, TRACES))
 
 
@@ -70,41 +74,54 @@ def readout(state) -> str:
     return text + " · diverged here" if state.diverged else text
 
 
-def build(x, y, frames: Sequence, curve: Sequence, *,
+def build(x, y, frames: Sequence, curve: Sequence, *, left_out: Sequence[int] = (),
           truth: tuple[float, float] | None = None, loss_scale: str = "log",
-          run_id: str = "") -> dict:
-    """The whole figure for one run: see base() and run()."""
-    chart = base(x, y, truth=truth, loss_scale=loss_scale)
-    return combine(chart, run(x, y, frames, curve, loss_scale=loss_scale, run_id=run_id))
-
-
-def base(x, y, *, truth: tuple[float, float] | None = None, loss_scale: str = "log") -> dict:
-    """The chart for this data without a run: the data, the true line (`truth`: slope,
-    intercept, if the data was drawn from one) and the least-squares line, the axes, and the
-    run's traces as styled placeholders."""
+          run_id: str = "", overlay: Sequence[dict] = (), hold: Sequence = ()) -> dict:
+    """The whole figure for one run: see base() and run(); the run fits all points but those
+    at the indices `left_out`; `overlay` (see pinned()) is drawn over it, and the views'
+    ranges also hold the States in `hold`."""
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
-    fit = moments(x, y).fit
+    chart = base(x, y, left_out=left_out, truth=truth, loss_scale=loss_scale)
+    chart["data"] += list(overlay)
+    keep = np.ones(len(x), bool)
+    keep[np.asarray(left_out, dtype=np.int64)] = False
+    return combine(chart, run(x[keep], y[keep], frames, curve, loss_scale=loss_scale,
+                              run_id=run_id, hold=hold, x_range=(x.min(), x.max())))
+
+
+def base(x, y, *, left_out: Sequence[int] = (), truth: tuple[float, float] | None = None,
+         loss_scale: str = "log") -> dict:
+    """The chart for this data without a run: the data (the points at the indices `left_out`
+    hollow, as left out of the fit), the true line (`truth`: slope, intercept, if the data was
+    drawn from one) and the least-squares line of the points fitted, the axes, and the run's
+    traces as styled placeholders."""
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    out = np.zeros(len(x), bool)
+    out[np.asarray(left_out, dtype=np.int64)] = True
+    fit = moments(x[~out], y[~out]).fit
     hidden = {"x": [None], "y": [None]}  # drawn but empty: see _moving
-    data = (_data_traces(x, y, fit, truth) + _curve_traces(hidden, hidden)
+    data = (_data_traces(x, y, out, fit, truth) + _curve_traces(hidden, hidden)
             + _landscape_traces(hidden, hidden) + _styled([hidden] * MOVING))
     return {"data": data, "layout": _layout(x, y, loss_scale)}
 
 
 def run(x, y, frames: Sequence, curve: Sequence, *, loss_scale: str = "log",
-        run_id: str = "") -> dict:
+        run_id: str = "", hold: Sequence = (),
+        x_range: tuple[float, float] | None = None) -> dict:
     """One run, to put into a base() chart: `frames` (lrcore States at the frame epochs, the
     first at epoch 0) and `curve` (States for the loss curve). Returns the values of the run's
     traces ("traces", at "indices"), the axis ranges and meta ("layout"), the Plotly frames,
-    and for the player the frames' "names" and "readouts"."""
+    and for the player the frames' "names" and "readouts". The ranges also hold the States
+    in `hold` (a pinned run's frames). The fitted line spans `x_range` (default: x's)."""
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     mom = moments(x, y)
-    window = loss_window(frames, mom.fit)
-    x_lo, x_hi = float(x.min()), float(x.max())
+    window = loss_window([*frames, *hold], mom.fit)
+    x_lo, x_hi = map(float, x_range or (x.min(), x.max()))
     ws, bs = np.array([s.w for s in frames]), np.array([s.b for s in frames])
     moving = [_moving(s, ws[:i + 1], bs[:i + 1], x_lo, x_hi) for i, s in enumerate(frames)]
     epochs = np.array([s.epoch for s in curve if s.epoch > 0])
     losses = np.array([s.loss for s in curve if s.epoch > 0])
-    top = max(int(epochs.max(initial=1)), 2)
+    top = max(int(epochs.max(initial=1)), *(s.epoch for s in hold), 2)
     curve_xy = {"x": typed(epochs, "i4"), "y": typed(losses)}
     floor_xy = {"x": [1, top], "y": [mom.fit.loss, mom.fit.loss]}
     contours, optimum = _landscape_xy(mom, window)
@@ -115,7 +132,8 @@ def run(x, y, frames: Sequence, curve: Sequence, *, loss_scale: str = "log",
         "traces": traces,
         "layout": {"meta": run_id,
                    "xaxis2": {"range": [0, math.log10(top) + 0.05]},
-                   "yaxis2": {"range": _loss_range(losses, frames, mom.fit.loss, loss_scale)},
+                   "yaxis2": {"range": _loss_range(losses, [*frames, *hold], mom.fit.loss,
+                                                    loss_scale)},
                    "xaxis3": {"range": list(window[0])}, "yaxis3": {"range": list(window[1])}},
         "frames": [{"name": str(s.epoch), "traces": FRAME_INDICES, "data": m}
                    for s, m in zip(frames, moving, strict=True)],
@@ -162,6 +180,30 @@ class Prebuilt(go.Figure):
 
     def to_dict(self) -> dict:
         return self._spec
+
+
+def pinned(frames: Sequence, curve: Sequence, *, x_range: tuple[float, float],
+           label: str) -> list[dict]:
+    """A finished run as a faded, dashed copy on the three views, drawn once (not animated):
+    its last line, its loss curve and its path. Its traces go after the figure's own, so the
+    frames' trace indices stay as they are. States past 10 times the starting loss (a
+    diverging run) are left out, and no trace is ever empty."""
+    limit = 10 * frames[0].loss
+    kept = [s for s in frames if math.isfinite(s.loss) and s.loss <= limit] or frames[:1]
+    shown = [s for s in curve if s.epoch > 0 and math.isfinite(s.loss) and s.loss > 0]
+    ends, last = np.array(x_range, dtype=np.float64), kept[-1]
+    style = {"legendgroup": "pinned", "opacity": 0.6, "hoverinfo": "skip", "showlegend": False}
+    line = {"color": PINNED, "dash": "dash", "width": 2.5}
+    return [
+        _scatter(ends, last.w * ends + last.b, label, **{**style, "showlegend": True},
+                 line=line),
+        _scatter(typed([s.epoch for s in shown] or [1], "i4"),
+                 typed([s.loss for s in shown] or [frames[0].loss]), f"{label}: loss", axes=2,
+                 line=line, **style),
+        _scatter(typed([s.w for s in kept], "f4"), typed([s.b for s in kept], "f4"),
+                 f"{label}: path", axes=3, mode="lines+markers", **style,
+                 line={**line, "width": 1.5}, marker={"size": 3, "color": PINNED}),
+    ]
 
 
 # --- the landscape ----------------------------------------------------------------------------
@@ -241,12 +283,19 @@ def _landscape_traces(contours: dict, optimum: dict) -> list[dict]:
 
 # --- the traces -------------------------------------------------------------------------------
 
-def _data_traces(x, y, fit, truth) -> list[dict]:
-    """The data once, and the true and least-squares lines (off until clicked in the legend)."""
+def _data_traces(x, y, out, fit, truth) -> list[dict]:
+    """The data once (the points fitted, and those left out: hollow, in the legend if any),
+    and the true and least-squares lines (off until clicked in the legend)."""
     ends = [float(x.min()), float(x.max())]
+    left_out = {"x": typed(x[out]), "y": typed(y[out])} if out.any() else {"x": [None],
+                                                                            "y": [None]}
     return [
-        _scatter(typed(x), typed(y), "data", mode="markers", hoverinfo="skip", showlegend=False,
-                 marker={"size": 4, "color": DATA, "opacity": 0.55}),
+        _scatter(typed(x[~out]), typed(y[~out]), "data", mode="markers", hoverinfo="skip",
+                 showlegend=False, marker={"size": 4, "color": DATA, "opacity": 0.55}),
+        _scatter(**left_out, name=f"left out ({out.sum():,})", mode="markers",
+                 hoverinfo="skip", showlegend=bool(out.any()),
+                 marker={"size": 6, "color": LEFT_OUT, "symbol": "circle-open",
+                         "line": {"width": 1.5}}),
         _scatter(ends, [truth[0] * e + truth[1] for e in ends] if truth else [None, None],
                  "true line", visible="legendonly" if truth else False,
                  line={"color": TRUE, "dash": "dash"}),
@@ -326,6 +375,9 @@ def _layout(x, y, loss_scale: str) -> dict:
         "paper_bgcolor": "rgba(0,0,0,0)", "plot_bgcolor": "rgba(0,0,0,0)",
         "font": {"family": '"Source Sans", sans-serif', "color": TEXT, "size": 12},
         "hovermode": "closest",
+        # dragging selects points (the page leaves them out of the fit); a selection is an
+        # event at once (Streamlit would otherwise set clickmode only after its first redraw)
+        "dragmode": "select", "clickmode": "event",
         "legend": {"x": 0.005, "y": 1, "xanchor": "left", "yanchor": "top",
                    "bgcolor": "rgba(128,128,128,0.12)"},
         "xaxis": _axis("x", [0, 0.47], x_range, "y"),

@@ -2,6 +2,8 @@
 
 Flags are the settings' own names (lrcore/settings.py), so a share link's query string and a
 command line say the same thing: `python -m lrcore --step_size 0.0006 --iterations 20000`.
+`--dataset NAME` picks a built-in dataset; `--data FILE.csv [--x_col NAME --y_col NAME]` reads
+your own file, with the page's checks.
 """
 
 from __future__ import annotations
@@ -9,10 +11,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 import time
 
 from . import settings as st
-from .data import DataError, make_data
+from .csvdata import MAX_BYTES, MAX_ROWS, load_csv
+from .data import DataError, Dataset
+from .datasets import load_builtin
 from .model import closed_form
 from .train import train
 
@@ -42,13 +47,21 @@ def _json_number(value):
 def parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m lrcore", description=__doc__.splitlines()[0])
     for name, field in st.FIELDS.items():
-        if field.metadata["group"] == "view":
+        if field.metadata["group"] in ("view", "link"):
             continue
         meta = field.metadata
         bounds = f" ({meta['lo']:g} to {meta['hi']:g})" if meta["lo"] is not None else ""
         choices = f" ({', '.join(meta['choices'])})" if meta["choices"] else ""
         p.add_argument(f"--{name}", type=_flag_type(name), default=field.default,
                        help=f"{meta['help']}{bounds}{choices}; default {field.default}")
+    p.set_defaults(dataset=None)  # blog, unless --data names a file
+    p.add_argument("--data", metavar="FILE.csv",
+                   help=f"fit your own CSV file: a header row, then numbers; at most "
+                        f"{MAX_ROWS:,} rows and {MAX_BYTES / 1e6:g} MB")
+    p.add_argument("--x_col", metavar="NAME",
+                   help="the column of x (default: the first column of numbers)")
+    p.add_argument("--y_col", metavar="NAME",
+                   help="the column of y (default: the next column of numbers)")
     p.add_argument("--every", type=int, default=None,
                    help="print every N epochs (default: iterations/10)")
     p.add_argument("--format", choices=("text", "jsonl"), default="text",
@@ -56,10 +69,31 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def load_data(p: argparse.ArgumentParser, args, settings: st.Settings) -> Dataset:
+    """The run's data: the CSV file --data names, else the built-in dataset. Notes on how the
+    file was read go to stderr; a flag that does not fit is a usage error."""
+    if args.data is None:
+        if settings.dataset == st.UPLOAD:
+            p.error("--dataset upload needs --data FILE.csv")
+        if args.x_col is not None or args.y_col is not None:
+            p.error("--x_col and --y_col need --data FILE.csv")
+        return load_builtin(settings.dataset, n=settings.n, noise=settings.noise,
+                            seed=settings.seed, slope=settings.slope,
+                            intercept=settings.intercept, x_min=settings.x_min,
+                            x_max=settings.x_max)
+    if settings.dataset != st.UPLOAD:
+        p.error(f"--data reads your file, so --dataset {settings.dataset} does not apply")
+    csv = load_csv(args.data, args.x_col, args.y_col)
+    for note in csv.notes:
+        print(f"note: {note}", file=sys.stderr)
+    return csv.data
+
+
 def main(argv=None) -> int:
     p = parser()
     args = p.parse_args(argv)
     values = {name: getattr(args, name) for name in st.FIELDS if hasattr(args, name)}
+    values["dataset"] = args.dataset or (st.UPLOAD if args.data else st.DEFAULTS.dataset)
     settings = st.Settings(**values)
     for problem in st.problems(settings):
         p.error(problem)
@@ -67,9 +101,7 @@ def main(argv=None) -> int:
     if every < 1:
         p.error(f"--every must be at least 1, not {every}")
     try:
-        data = make_data(n=settings.n, slope=settings.slope, intercept=settings.intercept,
-                         noise=settings.noise, x_min=settings.x_min, x_max=settings.x_max,
-                         seed=settings.seed)
+        data = load_data(p, args, settings)
         fit = closed_form(data.x, data.y)
     except DataError as error:
         p.error(str(error))

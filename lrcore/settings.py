@@ -9,18 +9,100 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
+from .csvdata import MAX_ROWS, CsvError, decode_points
+from .datasets import BUILTINS
+
 OPTIMIZERS = ("gd", "momentum", "nesterov", "adam", "sgd")
 LOSS_SCALES = ("log", "linear")
+LESSONS = ("blog", "limit", "scaling", "momentum", "outliers")  # lessons.py holds each one
+UPLOAD = "upload"  # the dataset that is the user's own file (or the points a link carries)
+DATASETS = (*BUILTINS, UPLOAD)
+# set by a link only: no widget, no CLI flag (lesson, hide: group "view"; the data's points and
+# the points left out of the fit: group "link", left out of a link when empty)
+LINK_ONLY = ("lesson", "hide", "points", "exclude")
+# A link carries at most this much `exclude` text, so that a link with 500 points (10,400
+# characters) and every other setting stays near 14,000 characters (Streamlit's server here
+# took 50,000; browsers take far more).
+MAX_EXCLUDE_CHARS = 2000
 
 
-def setting(default, lo=None, hi=None, help="", *, choices=(), group="training"):
-    """One row of the table: a dataclass field whose metadata carries bounds and help."""
-    meta = {"lo": lo, "hi": hi, "help": help, "choices": tuple(choices), "group": group}
+def setting(default, lo=None, hi=None, help="", *, choices=(), group="training",
+            parse: Callable[[str], Any] | None = None):
+    """One row of the table: a dataclass field whose metadata carries bounds and help. A text
+    setting that is not a choice has a `parse`: text -> its value, or SettingError."""
+    meta = {"lo": lo, "hi": hi, "help": help, "choices": tuple(choices), "group": group,
+            "parse": parse}
     return dataclasses.field(default=default, metadata=meta)
+
+
+# --- the data's points and the points left out: settings only a link carries ---------------
+
+def exclude_ranges(text: str) -> list[tuple[int, int]]:
+    """The points an `exclude` value leaves out, as sorted, merged (first, last) index ranges:
+    "17,3,120-130" -> [(3, 3), (17, 17), (120, 130)]. Points count from 0 in the data's order.
+    SettingError for anything else."""
+    text = str(text).replace(" ", "")
+    if not re.fullmatch(r"([0-9]{1,6}(-[0-9]{1,6})?(,[0-9]{1,6}(-[0-9]{1,6})?)*)?", text):
+        raise SettingError(f"exclude: {_clip(text)!r} is not a list of point numbers like "
+                           "3,17,120-130")
+    ranges = []
+    for item in filter(None, text.split(",")):
+        first, _, last = item.partition("-")
+        first, last = int(first), int(last or first)
+        if not first <= last < MAX_ROWS:
+            raise SettingError(f"exclude: {item!r} is not a range of point numbers from 0 to "
+                               f"{MAX_ROWS - 1}")
+        ranges.append((first, last))
+    merged = []
+    for first, last in sorted(ranges):
+        if merged and first <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], last))
+        else:
+            merged.append((first, last))
+    return merged
+
+
+def exclude_text(indices) -> str:
+    """Point indices as the shortest `exclude` value: sorted, runs written first-last."""
+    rows = np.unique(np.asarray(indices, dtype=np.int64))
+    if not len(rows):
+        return ""
+    breaks = np.flatnonzero(np.diff(rows) > 1)
+    firsts, lasts = rows[np.r_[0, breaks + 1]], rows[np.r_[breaks, len(rows) - 1]]
+    return _ranges_text(zip(firsts.tolist(), lasts.tolist(), strict=True))
+
+
+def _ranges_text(ranges) -> str:
+    return ",".join(f"{a}" if a == b else f"{a}-{b}" for a, b in ranges)
+
+
+def _parse_exclude(text: str) -> str:
+    value = _ranges_text(exclude_ranges(text))
+    if len(value) > MAX_EXCLUDE_CHARS:
+        raise SettingError(f"exclude: the list of points left out is longer than "
+                           f"{MAX_EXCLUDE_CHARS:,} characters")
+    return value
+
+
+def _parse_points(text: str) -> str:
+    if text == "":
+        return text
+    try:
+        decode_points(text)
+    except CsvError as error:
+        raise SettingError(f"points: {error}") from None
+    return text
+
+
+def _clip(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 @dataclass(frozen=True)
@@ -28,6 +110,7 @@ class Settings:
     """A whole run: the data, the training and the view. Defaults reproduce the blog post."""
 
     # data
+    dataset: str = setting("blog", help="dataset", choices=DATASETS, group="data")
     n: int = setting(1000, 2, 100_000, "number of points", group="data")
     noise: float = setting(300.0, 0.0, 1e6, "noise standard deviation", group="data")
     slope: float = setting(50.0, -1e6, 1e6, "true slope", group="data")
@@ -46,6 +129,15 @@ class Settings:
     standardize: bool = setting(False, help="train on standardized x")
     # view
     loss_scale: str = setting("log", help="loss axis", choices=LOSS_SCALES, group="view")
+    lesson: str = setting("", help="lesson whose prompt the page shows", group="view",
+                          choices=("", *LESSONS))
+    hide: str = setting("", help="controls the link hides: setting names, comma-separated",
+                        group="view", choices=("",))
+    # link: the points of an upload small enough for a link, and the points left out of the fit
+    points: str = setting("", help="the uploaded points, when few enough for a link",
+                          group="link", choices=("",), parse=_parse_points)
+    exclude: str = setting("", help="points left out of the fit, by number from 0",
+                           group="link", choices=("",), parse=_parse_exclude)
 
     def replace(self, **changes) -> Settings:
         return dataclasses.replace(self, **changes)
@@ -63,6 +155,12 @@ def parse_value(name: str, text: Any) -> Any:
     """Read one setting strictly from a string (or a value of the right type)."""
     f = FIELDS[name]
     meta, kind = f.metadata, type(f.default)
+    if name == "hide":
+        return _setting_names(text)
+    if meta["parse"]:
+        if not isinstance(text, str):
+            raise SettingError(f"{name}: {text!r} is not text")
+        return meta["parse"](text)
     if kind is bool:
         word = str(text).strip().lower()
         if word in ("1", "true", "yes", "on"):
@@ -89,10 +187,23 @@ def parse_value(name: str, text: Any) -> Any:
     return number
 
 
+def _setting_names(text: Any) -> str:
+    """Comma-separated setting names, in table order (hide's value); SettingError naming the
+    first that is not a setting a link may hide."""
+    names = [word.strip() for word in str(text).split(",") if word.strip()]
+    for word in names:
+        if word not in FIELDS or word in LINK_ONLY:
+            raise SettingError(f"hide: {word!r} is not a setting")
+    return ",".join(name for name in FIELDS if name in names)
+
+
 def _nearest(name: str, text: Any) -> Any:
     """The valid value nearest to text: clamped into range, rounded to a whole number, or the
-    default where text is not a number at all."""
+    default where text is not a number at all (hide: the names that are settings)."""
     f = FIELDS[name]
+    if name == "hide":
+        words = {word.strip() for word in str(text).split(",")}
+        return ",".join(n for n in FIELDS if n in words and n not in LINK_ONLY)
     try:
         number = float(text)
     except (TypeError, ValueError):
@@ -122,11 +233,16 @@ def from_params(params: Mapping[str, Any]) -> tuple[Settings, list[str]]:
             values[key] = parse_value(key, text)
         except SettingError as error:
             values[key] = _nearest(key, text)
-            notes.append(f"{error}; using {format_value(values[key])}")
+            fallback = format_value(values[key])
+            notes.append(f"{error}; using {fallback}" if fallback else f"{error}; ignored")
     settings = Settings(**values)
     for problem in problems(settings):
         settings = settings.replace(x_min=DEFAULTS.x_min, x_max=DEFAULTS.x_max)
         notes.append(f"{problem}; using {DEFAULTS.x_min:g} to {DEFAULTS.x_max:g}")
+    if settings.points and settings.dataset != UPLOAD:
+        settings = settings.replace(points="")
+        notes.append(f"points: ignored, since the dataset is {settings.dataset!r}, "
+                     f"not {UPLOAD!r}")
     return settings, notes
 
 
@@ -140,8 +256,16 @@ def format_value(value: Any) -> str:
 
 
 def to_params(settings: Settings) -> dict[str, str]:
-    """Every setting as strings, in table order: the inverse of from_params."""
-    return {name: format_value(getattr(settings, name)) for name in FIELDS}
+    """Every setting as strings, in table order: the inverse of from_params. The group "link"
+    settings are left out when empty, and `points` unless the dataset is the upload."""
+    return {name: format_value(getattr(settings, name)) for name in FIELDS
+            if _in_link(settings, name)}
+
+
+def _in_link(settings: Settings, name: str) -> bool:
+    if name not in LINK_ONLY:  # lesson, hide, points, exclude: only when they say something
+        return True
+    return getattr(settings, name) != "" and (name != "points" or settings.dataset == UPLOAD)
 
 
 # --- the work one run may cost -------------------------------------------------------------

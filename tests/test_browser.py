@@ -37,8 +37,11 @@ def page(browser, url):
 
 
 def open_page(page, url: str, query: str = "") -> dict:
+    """Open the page and wait until its run is drawn and the player has started playing it."""
     page.goto(url + "/" + query)
-    return wait_for_chart(page, timeout=LONG * 2)
+    state = wait_for_chart(page, timeout=LONG * 2)
+    page.locator(f"{PLAYER} .player[data-playing='{state['meta']}']").wait_for(state="attached")
+    return state
 
 
 def drawn(page) -> dict:
@@ -165,9 +168,8 @@ def test_a_hand_edited_link_warns_as_plain_text(page, url):
             "%22window.pwned%3D1%22%3E=1&noise=NaN"
     open_page(page, url, query)
     warning = page.locator("[data-testid=stAlertContentWarning]")
-    assert warning.count() == 1
-    text = warning.inner_text()
-    assert "<script>window.pwned=1</script>" in text and "noise" in text
+    expect(warning).to_contain_text("<script>window.pwned=1</script>")
+    assert warning.count() == 1 and "noise" in warning.inner_text()
     assert page.evaluate("window.pwned") is None
     assert page.locator(ERRORS).count() == 0
     assert "seed=0" in page.url and "noise=300" in page.url  # the link now holds what loaded

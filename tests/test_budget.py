@@ -36,3 +36,21 @@ def test_the_worst_link_is_cut_to_a_few_seconds():
     worst = cfg.Settings(optimizer="sgd", batch_size=1, iterations=1_000_000)
     cut, note = cfg.bounded(worst, 100_000)
     assert cut.iterations < 200 and "would take" in note
+
+
+def test_the_page_cuts_a_huge_link_and_says_why():
+    """Through the page: a link asking for 10^6 epochs of one-point sgd on 2,000 points is
+    trained only to the budget's epoch, and an info box says where it stopped and why."""
+    from streamlit.testing.v1 import AppTest
+
+    link = cfg.DEFAULTS.replace(optimizer="sgd", batch_size=1, iterations=1_000_000, n=2000,
+                                step_size=1e-5)
+    at = AppTest.from_file("../app.py", default_timeout=60)
+    for key, value in cfg.to_params(link).items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception
+    cut, note = cfg.bounded(link, 2000)
+    assert note and any(note == box.value for box in at.info)
+    log = at.dataframe[0].value.to_numpy(dtype=float)
+    assert log[-1, 0] == cut.iterations < link.iterations
