@@ -256,7 +256,7 @@ def format_value(value: Any) -> str:
 
 
 def to_params(settings: Settings) -> dict[str, str]:
-    """Every setting as strings, in table order: the inverse of from_params. The group "link"
+    """Every setting as strings, in table order: the inverse of from_params. The link-only
     settings are left out when empty, and `points` unless the dataset is the upload."""
     return {name: format_value(getattr(settings, name)) for name in FIELDS
             if _in_link(settings, name)}

@@ -11,6 +11,8 @@ from __future__ import annotations
 import base64
 import json
 import re
+import tomllib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -256,6 +258,18 @@ def test_column_and_file_names_are_shown_as_text_never_as_markup():
     error = at.error[0].value
     assert unescape(error).startswith("**bold** <script>alert(1)</script>.csv cannot be used")
     assert not re.search(r"(?<!\\)[<>`$]", error)
+
+
+def test_the_servers_upload_cap_is_the_readers_size_limit():
+    # Streamlit refuses bigger files before the page sees them: its cap must be MAX_BYTES.
+    config = tomllib.loads((Path(__file__).parent.parent / ".streamlit/config.toml").read_text())
+    assert config["server"]["maxUploadSize"] * 1_000_000 == MAX_BYTES
+    assert at_upload_cap() == MAX_BYTES // 1_000_000
+
+
+def at_upload_cap() -> int:
+    """The uploader's own cap in MB, as the page draws it."""
+    return open_page().file_uploader(key="upload_file").proto.max_upload_size_mb
 
 
 def test_a_file_too_big_for_a_link_says_so_and_the_link_carries_no_points():
