@@ -28,3 +28,34 @@ def blog_reference(blog):
     rows, diverged = reference.run("gd", blog.x, blog.y, **reference.BLOG_RUN)
     assert not diverged
     return rows
+
+
+# --- the real page in headless Chromium (tests/test_browser*.py) ---------------------------
+
+@pytest.fixture(scope="module")
+def url():
+    """The page served on a free 127.0.0.1 port, one server for a test module."""
+    from browser import serve
+
+    with serve() as address:
+        yield address
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """A headless Debian Chromium (Playwright) with a fresh profile, one for a test module."""
+    from browser import chromium
+
+    with chromium() as context:
+        yield context
+
+
+@pytest.fixture
+def page(browser, url):
+    """A new tab with generous timeouts (the page's first chart takes a few seconds)."""
+    from browser import LONG
+
+    page = browser.new_page()
+    page.set_default_timeout(LONG)
+    yield page
+    page.close()

@@ -6,34 +6,13 @@ from __future__ import annotations
 import re
 
 import pytest
-from browser import CHART_STATE, LIVE_CHART, chromium, serve, wait_for_change, wait_for_chart
+from browser import CHART_STATE, LIVE_CHART, LONG, wait_for_change, wait_for_chart
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
-LONG = 30_000  # ms: generous, for a loaded machine
 ERRORS = "[data-testid=stException], [data-testid=stAlertContentError]"
 PLAYER = ".st-key-player"
-
-
-@pytest.fixture(scope="module")
-def url():
-    with serve() as address:
-        yield address
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as context:
-        yield context
-
-
-@pytest.fixture
-def page(browser, url):
-    page = browser.new_page()
-    page.set_default_timeout(LONG)
-    yield page
-    page.close()
 
 
 def open_page(page, url: str, query: str = "") -> dict:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from browser import CHART_STATE, LIVE_CHART, chromium, free_port, serve, wait_for_change
+from browser import CHART_STATE, LIVE_CHART, LONG, wait_for_change
 from browser import wait_for_chart as chart_ready
 from playwright.sync_api import expect
 
@@ -17,8 +17,6 @@ from lrcore.csvdata import load_csv
 
 pytestmark = pytest.mark.browser
 
-LONG = 30_000  # ms: generous, for a loaded machine
-PORTS = range(8720, 8740)  # this suite's ports on the shared machine
 SHOTS = Path("/tmp/data-shots")
 ERRORS = "[data-testid=stException], [data-testid=stAlertContentError]"
 PLAYER = ".st-key-player"
@@ -32,18 +30,6 @@ TO_PAGE = f"""([x, y]) => {{
   const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
   return [box.left + xa._offset + xa.d2p(x), box.top + ya._offset + ya.d2p(y)];
 }}"""
-
-
-@pytest.fixture(scope="module")
-def url():
-    with serve(port=free_port(PORTS)) as address:
-        yield address
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as context:
-        yield context
 
 
 @pytest.fixture

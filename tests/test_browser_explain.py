@@ -7,13 +7,11 @@ import re
 from pathlib import Path
 
 import pytest
-from browser import LIVE_CHART, chromium, free_port, serve, wait_for_change, wait_for_chart
+from browser import LIVE_CHART, LONG, wait_for_change, wait_for_chart
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
-LONG = 30_000  # ms: generous, for a loaded machine
-PORTS = range(8740, 8760)  # this suite's ports on the shared machine
 SHOTS = Path("/tmp/explain-shots")
 ERRORS = "[data-testid=stException], [data-testid=stAlertContentError]"
 PLAYER = ".st-key-player"
@@ -27,26 +25,6 @@ PINNED = f"""(() => {{
     .forEach((t) => {{ const k = t.xaxis + t.yaxis; out[k] = (out[k] || 0) + 1; }});
   return out;
 }})()"""
-
-
-@pytest.fixture(scope="module")
-def url():
-    with serve(port=free_port(PORTS)) as address:
-        yield address
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as context:
-        yield context
-
-
-@pytest.fixture
-def page(browser, url):
-    page = browser.new_page()
-    page.set_default_timeout(LONG)
-    yield page
-    page.close()
 
 
 def pinned_in_views(page, count: int, timeout: float = LONG) -> None:
