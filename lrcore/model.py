@@ -43,13 +43,17 @@ class Moments(NamedTuple):
 
     @property
     def hessian(self) -> tuple[tuple[float, float], tuple[float, float]]:
-        m = self.x_mean
-        return (self.x_var + m * m, m), (m, 1.0)
+        return hessian(self.x_mean, self.x_var)
 
     def gradient(self, ew: float, eb: float) -> tuple[float, float]:
         """(dw, db) = H·e for e = (w − w*, b − b*), written so x far from 0 loses no digits."""
         db = eb + self.x_mean * ew
         return self.x_var * ew + self.x_mean * db, db
+
+
+def hessian(mean: float, var: float) -> tuple[tuple[float, float], tuple[float, float]]:
+    """H = [[mean x², mean x], [mean x, 1]] of feature values with this mean and variance."""
+    return (var + mean * mean, mean), (mean, 1.0)
 
 
 def moments(x, y) -> Moments:
@@ -112,5 +116,5 @@ def condition_number(x, standardize: bool = False) -> float:
     x = np.asarray(x, dtype=np.float64)
     x_mean = float(np.mean(x))
     x_var = float(np.mean((x - x_mean) ** 2))
-    lam_max, lam_min = eigen(((x_var + x_mean**2, x_mean), (x_mean, 1.0)))[0]
+    lam_max, lam_min = eigen(hessian(x_mean, x_var))[0]
     return lam_max / lam_min

@@ -21,7 +21,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import optim
-from .model import eigen, moments
+from .model import eigen, hessian, moments
 
 OPTIMIZERS = ("gd", "momentum", "nesterov", "adam", "sgd")
 DIVERGENCE_FACTOR = 1e12  # a run whose loss grows past this × its starting loss has diverged
@@ -50,8 +50,7 @@ class _Problem:
         self.m, self.s = (self.mom.x_mean, math.sqrt(self.mom.x_var)) if standardize else (0, 1)
         self.z_mean = (self.mom.x_mean - self.m) / self.s
         self.z_var = self.mom.x_var / (self.s * self.s)
-        h = ((self.z_var + self.z_mean**2, self.z_mean), (self.z_mean, 1.0))
-        (l1, l2), q = eigen(h)
+        (l1, l2), q = eigen(hessian(self.z_mean, self.z_var))
         self.lam, self.q = np.array([l1, l2]), np.array(q)
         self.loss_limit = math.inf
 
