@@ -22,6 +22,7 @@ import explain_ui
 import figures
 import lessons
 import lrcore
+import runs
 from lrcore import settings as cfg
 
 INTRO = ("Fit a line y ≈ W·x + b to noisy points by gradient descent, as in the blog post. "
@@ -37,7 +38,6 @@ POINTS = [2, 5] + [m * 10**e for e in range(1, 5) for m in (1, 2, 5)] + [100_000
 NOISES = [0.0] + [float(m * 10**e) for e in range(6) for m in (1, 2, 3, 5)] + [1e6]
 NUMBER_STEPS = {"slope": 1.0, "intercept": 100.0, "x_min": 1.0, "x_max": 1.0, "w0": 1.0,
                 "b0": 100.0, "seed": 1, "batch_size": 1}
-SLOW = ("adam", "sgd")  # step one epoch at a time: long runs get a progress bar
 
 def main() -> None:
     st.set_page_config(page_title="Gradient descent, live", page_icon="📉", layout="wide")
@@ -49,8 +49,9 @@ def main() -> None:
     s, notes = cfg.from_params(cfg.to_params(chosen))  # fixes settings that clash, if any
     source = data_ui.run_data(s)  # every point, and those the run fits
     data = source.kept
-    bounded, cut_note = cfg.bounded(run_settings(s), len(data))  # a link can't tie up the CPU
-    run = split_run(train_run(bounded, source.key, data), bounded.iterations)
+    bounded, cut_note = cfg.bounded(runs.run_settings(s), len(data))  # a link can't tie up CPU
+    run_id = digest([cfg.to_params(s), explain_ui.pinned_id(), source.key])
+    run = runs.split(runs.train(bounded, source.key, data), bounded.iterations, run_id)
     views_ui(s, data, run, source)  # first: the chart leaves before the sidebar's widgets
     explain_ui.panels_ui(chosen, s, data, run)  # pin and compare, why, the math, lessons
     with st.sidebar:
@@ -174,68 +175,13 @@ def new_seed() -> None:
     st.session_state.seed = (st.session_state.seed + 1) % (bounds("seed")[1] + 1)
 
 
-# --- the run ----------------------------------------------------------------------------------
-
-def run_settings(s: cfg.Settings) -> cfg.Settings:
-    """The settings that decide a run (view settings set to their defaults)."""
-    view = {n: getattr(cfg.DEFAULTS, n) for n, f in cfg.FIELDS.items()
-            if f.metadata["group"] == "view"}
-    return s.replace(**view)
-
-
-def log_every(iterations: int) -> int:
-    return max(1, iterations // 10)
-
-
-@st.cache_data(show_spinner=False, max_entries=256)
-def train_run(s: cfg.Settings, data_key: str, _data: lrcore.Dataset) -> list[lrcore.State]:
-    """The run's states at the frame, loss-curve and log epochs, up to the epoch where it
-    diverged if it did. adam and sgd step epoch by epoch: a long run shows a progress bar.
-    _data: the points fitted (data_ui.run_data), which data_key names for the cache."""
-    data = _data
-    epochs = (set(figures.frame_epochs(s.iterations)) | set(figures.curve_epochs(s.iterations))
-              | set(range(0, s.iterations + 1, log_every(s.iterations))))
-    states = lrcore.train(data.x, data.y, step_size=s.step_size, iterations=s.iterations,
-                          optimizer=s.optimizer, w0=s.w0, b0=s.b0, batch_size=s.batch_size,
-                          momentum=s.momentum, standardize=s.standardize, seed=s.seed,
-                          at=sorted(epochs))
-    if s.optimizer not in SLOW or s.iterations < 2000:
-        return list(states)
-    text = f"Training {s.iterations:,} epochs of {s.optimizer}…"
-    bar, shown, out = st.progress(0.0, text=text), 0.0, []
-    for state in states:
-        out.append(state)
-        if state.epoch / s.iterations - shown >= 0.02:
-            shown = state.epoch / s.iterations
-            bar.progress(shown, text=text)
-    bar.empty()
-    return out
-
-
-@dataclasses.dataclass(frozen=True)
-class Run:
-    frames: list  # States at the frame epochs: the animation
-    curve: list  # States at the loss-curve epochs
-    log: list  # States every iterations/10 epochs: the blog's log
-    last: lrcore.State  # the final state, or the one where the run diverged
-
-
-def split_run(states: list[lrcore.State], iterations: int) -> Run:
-    """The states of one run sorted into the animation, the loss curve and the log."""
-    def pick(epochs) -> list:
-        wanted = set(epochs) | {states[-1].epoch}
-        return [s for s in states if s.epoch in wanted]
-
-    return Run(pick(figures.frame_epochs(iterations)), pick(figures.curve_epochs(iterations)),
-               pick(range(0, iterations + 1, log_every(iterations))), states[-1])
-
-
 # --- views and results ------------------------------------------------------------------------
 
-def views_ui(s: cfg.Settings, data: lrcore.Dataset, run: Run, source: data_ui.RunData) -> None:
+def views_ui(s: cfg.Settings, data: lrcore.Dataset, run: runs.Run,
+             source: data_ui.RunData) -> None:
     """The one figure (data and line | loss curve | landscape) and its player. `data`: the
     points the run fits; `source`: every point, and which are left out."""
-    run_id = digest([cfg.to_params(s), explain_ui.pinned_id(), source.key])
+    run_id = run.id
     overlay, hold = explain_ui.overlay(data)  # a pinned run, faded, if any
     spec = figures.build(source.points.x, source.points.y, run.frames, run.curve,
                          left_out=source.left_out, truth=source.truth, loss_scale=s.loss_scale,
@@ -261,7 +207,7 @@ def digest(value) -> str:
     return hashlib.sha1(json.dumps(value).encode()).hexdigest()[:16]
 
 
-def results_ui(chosen: cfg.Settings, run: Run, fit: lrcore.Fit) -> None:
+def results_ui(chosen: cfg.Settings, run: runs.Run, fit: lrcore.Fit) -> None:
     """Final stats, the reference answer, the blog's log, downloads and the share link."""
     last = run.last
     st.subheader("Result" + (" (diverged)" if last.diverged else ""))
@@ -279,7 +225,7 @@ def results_ui(chosen: cfg.Settings, run: Run, fit: lrcore.Fit) -> None:
     cols[3].metric("RMSE", f"{fit.rmse:.6g}")
     cols[4].metric("Run − answer (W, b)", f"{last.w - fit.w:.3g}, {last.b - fit.b:.3g}",
                    help=f"loss above the lowest: {last.loss - fit.loss:.3g}")
-    st.subheader(f"Training log (every {log_every(chosen.iterations):,} epochs)")
+    st.subheader(f"Training log (every {runs.log_every(chosen.iterations):,} epochs)")
     log = log_table(run.log)
     st.dataframe(log, hide_index=True, key="log")
     csv, settings_json, link = st.columns([1, 1, 3], vertical_alignment="bottom")
