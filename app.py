@@ -295,7 +295,12 @@ export default function ({ parentElement, data }) {
                             transition: {duration: 0}});
   const animate = (el, frames, ms) =>  // a newer call interrupts it: that is no error here
     window.Plotly.animate(el, frames, options(ms)).catch(() => {});
-  const show = (i) => { scrub.value = i; readout.textContent = data.readouts[i]; };
+  const show = (i) => {  // (the live math follows the "lr-frame" event)
+    scrub.value = i;
+    readout.textContent = data.readouts[i];
+    window.__lrFrame = {run: data.id, index: i, epoch: Number(data.names[i])};
+    window.dispatchEvent(new CustomEvent("lr-frame", {detail: window.__lrFrame}));
+  };
   const playing = (on) => { play.textContent = on ? "❚❚ Pause" : "▶ Play";
                             play.dataset.on = on ? "yes" : ""; };
   const jump = (i) => {
