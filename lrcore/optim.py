@@ -67,6 +67,19 @@ def orbit(a: np.ndarray, s0: np.ndarray, count: int) -> np.ndarray:
     return out
 
 
+def reach(a: np.ndarray, s0: np.ndarray, ks) -> np.ndarray:
+    """[a^k·s0 for k in ks] for a stack of matrices a (d, 2, 2) and states s0 (d, 2), all at
+    once: each state takes the squares a, a², a⁴, ... that its k's binary digits name, so it
+    is at most log2(k) + 1 products away from s0, whatever the gaps between the ks."""
+    ks = np.asarray(ks, dtype=np.int64)
+    out = np.broadcast_to(s0, ks.shape + s0.shape).copy()
+    while ks.any():
+        take = (ks & 1).astype(bool)
+        out[take] = np.einsum("dij,tdj->tdi", a, out[take])
+        ks, a = ks >> 1, a @ a
+    return out
+
+
 class AdamState(NamedTuple):
     m: tuple[float, float]  # first moment of the gradient
     s: tuple[float, float]  # second moment of the gradient

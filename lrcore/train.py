@@ -13,7 +13,6 @@ sgd step one update at a time.
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Iterable, Iterator
 from typing import NamedTuple
@@ -129,27 +128,24 @@ def _check(step_size, iterations, optimizer, every, batch_size, momentum) -> Non
 
 
 def _jump(prob, optimizer, step_size, beta, targets, e0) -> Iterator[State]:
-    """gd, momentum, nesterov: each reported epoch computed straight from the one before, a run
-    of equal gaps at a time."""
+    """gd, momentum, nesterov: each reported epoch computed straight from the start of its
+    chunk of targets (optim.reach), whatever the gaps between them."""
     a = np.stack([optim.linear_update(optimizer, step_size, lam, beta) for lam in prob.lam])
     s = np.stack([prob.q.T @ np.array(e0), np.zeros(2)], axis=-1)  # (direction, (ê, v))
     epoch = 0
-    gaps = np.diff([0, *targets]).tolist()
-    for stride, run in itertools.groupby(gaps):
-        count = len(list(run))
-        p = optim.power(a, stride)
-        while count:
-            n = min(_CHUNK, count)
-            block = optim.orbit(p, np.einsum("dij,dj->di", p, s), n)
-            rows = _rows(prob, epoch + stride * np.arange(1, n + 1), block)
-            bad = next((i for i, r in enumerate(rows) if r.diverged), None)
-            if bad is not None:
-                yield from rows[:bad]
-                before = (block[bad - 1], rows[bad - 1].epoch) if bad else (s, epoch)
-                yield _first_diverged(prob, a, *before, stride) or rows[bad]
-                return
-            yield from rows
-            s, epoch, count = block[-1], rows[-1].epoch, count - n
+    for first in range(0, len(targets), _CHUNK):
+        epochs = np.array(targets[first:first + _CHUNK], dtype=np.int64)
+        block = optim.reach(a, s, epochs - epoch)
+        rows = _rows(prob, epochs, block)
+        bad = next((i for i, r in enumerate(rows) if r.diverged), None)
+        if bad is not None:
+            yield from rows[:bad]
+            before = (block[bad - 1], rows[bad - 1].epoch) if bad else (s, epoch)
+            span = int(epochs[bad]) - before[1]
+            yield _first_diverged(prob, a, *before, span) or rows[bad]
+            return
+        yield from rows
+        s, epoch = block[-1], rows[-1].epoch
 
 
 def _rows(prob, epochs, block) -> list[State]:
