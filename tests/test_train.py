@@ -145,6 +145,16 @@ def test_blog_run_matches_the_naive_loop(blog, blog_reference):
     assert states[-1].loss < 1.01 * fit.loss  # and it has nearly reached the optimum
 
 
+def test_blog_run_at_thousands_of_irregular_epochs_matches_the_naive_loop(blog, blog_reference):
+    """Epochs at irregular gaps (as the page asks for: log-spaced frames, the epochs either
+    side of each, a linear loss curve), more than one internal block of them."""
+    rng = np.random.default_rng(3)
+    at = sorted({*rng.integers(1, 50_000, 5000).tolist(), *np.geomspace(1, 50_000, 120)
+                 .round().astype(int).tolist()})
+    assert len(at) > 4096 and len(set(np.diff(at))) > 50
+    check_against_reference("gd", blog, blog_reference, False, at=at, **reference.BLOG_RUN)
+
+
 @pytest.mark.parametrize("optimizer", lrcore.OPTIMIZERS)
 @pytest.mark.parametrize("standardize", [False, True])
 def test_starting_state_is_w0_b0(optimizer, standardize, blog):
