@@ -4,25 +4,25 @@
 
 Every control is a setting of lrcore/settings.py: its widget key, its URL key and its CLI flag
 are the setting's name, so the address bar is always a link to exactly this run. Training and
-settings live in lrcore; the figure is built in figures.py; this file only lays out the page.
+settings live in lrcore; the chart and its player in views_ui.py; this file lays out the page.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import urllib.parse
 
-import pandas as pd
 import streamlit as st
 
 import data_ui
 import explain_ui
-import figures
 import lessons
 import lrcore
 import runs
+import views_ui
 from lrcore import settings as cfg
 
 INTRO = ("Fit a line y ≈ W·x + b to noisy points by gradient descent, as in the blog post. "
@@ -52,7 +52,7 @@ def main() -> None:
     bounded, cut_note = cfg.bounded(runs.run_settings(s), len(data))  # a link can't tie up CPU
     run_id = digest([cfg.to_params(s), explain_ui.pinned_id(), source.key])
     run = runs.split(runs.train(bounded, source.key, data), bounded.iterations, run_id)
-    views_ui(s, data, run, source)  # first: the chart leaves before the sidebar's widgets
+    views_ui.views_ui(s, data, run, source)  # first: the chart leaves before the sidebar's widgets
     explain_ui.panels_ui(chosen, s, data, run)  # pin and compare, why, the math, lessons
     with st.sidebar:
         controls_ui(s, data)
@@ -177,207 +177,74 @@ def new_seed() -> None:
 
 # --- views and results ------------------------------------------------------------------------
 
-def views_ui(s: cfg.Settings, data: lrcore.Dataset, run: runs.Run,
-             source: data_ui.RunData) -> None:
-    """The one figure (data and line | loss curve | landscape) and its player. `data`: the
-    points the run fits; `source`: every point, and which are left out."""
-    run_id = run.id
-    overlay, hold = explain_ui.overlay(data)  # a pinned run, faded, if any
-    spec = figures.build(source.points.x, source.points.y, run.frames, run.curve,
-                         left_out=source.left_out, truth=source.truth, loss_scale=s.loss_scale,
-                         run_id=run_id, overlay=overlay, hold=hold)
-    st.plotly_chart(figures.Prebuilt(spec), key="views", theme=None,  # its own neutral colours
-                    config={"displaylogo": False, "toImageButtonOptions": {  # PNG export
-                        "format": "png", "filename": "gradient-descent", "scale": 2}},
-                    alt="The data with the fitted line, the loss curve and the loss landscape "
-                        "with the path of the run", **data_ui.selectable(source))
-    controls, scale = st.columns([5, 1], vertical_alignment="bottom")
-    with controls:
-        player(key="player", data={
-            "id": run_id, "ms": figures.FRAME_MS, "narrow": figures.narrow_layout(),
-            "names": [str(f.epoch) for f in run.frames],
-            "readouts": [figures.readout(f) for f in run.frames]})
-    scale.segmented_control(label("loss_scale"), cfg.LOSS_SCALES, key="loss_scale",
-                            required=True)
-    data_ui.exclusion_ui(source)  # how many points are left out, and how to bring them back
-    explain_ui.summary_ui(data, run, lrcore.closed_form(data.x, data.y))
-
-
 def digest(value) -> str:
     return hashlib.sha1(json.dumps(value).encode()).hexdigest()[:16]
 
 
 def results_ui(chosen: cfg.Settings, run: runs.Run, fit: lrcore.Fit) -> None:
-    """Final stats, the reference answer, the blog's log, downloads and the share link."""
+    """The final state beside the least-squares answer, the blog's log, downloads and the
+    share link. Few page elements: a rerun's cost on the server and in the browser grows with
+    their number."""
     last = run.last
     st.subheader("Result" + (" (diverged)" if last.diverged else ""))
-    cols = st.columns(5)
-    cols[0].metric("Epochs run", f"{last.epoch:,}")
-    cols[1].metric("Final W", f"{last.w:.6g}")
-    cols[2].metric("Final b", f"{last.b:.6g}")
-    cols[3].metric("Final loss", f"{last.loss:.6g}")
-    cols[4].metric("Gradient (dW, db)", f"{last.dw:.3g}, {last.db:.3g}")
-    st.subheader("Reference answer: least squares")
-    cols = st.columns(5)
-    cols[0].metric("W*", f"{fit.w:.6g}")
-    cols[1].metric("b*", f"{fit.b:.6g}")
-    cols[2].metric("R²", f"{fit.r2:.4f}")
-    cols[3].metric("RMSE", f"{fit.rmse:.6g}")
-    cols[4].metric("Run − answer (W, b)", f"{last.w - fit.w:.3g}, {last.b - fit.b:.3g}",
-                   help=f"loss above the lowest: {last.loss - fit.loss:.3g}")
+    st.markdown(result_table(last, fit))
+    st.caption(f"Least squares: R² = {fit.r2:.4f}, RMSE = {fit.rmse:.6g}.")
     st.subheader(f"Training log (every {runs.log_every(chosen.iterations):,} epochs)")
-    log = log_table(run.log)
-    st.dataframe(log, hide_index=True, key="log")
-    csv, settings_json, link = st.columns([1, 1, 3], vertical_alignment="bottom")
-    csv.download_button("Log as CSV", log.to_csv(index=False), "training_log.csv", "text/csv",
-                        key="download_log", on_click="ignore")
+    st.markdown(log_table(run.log))
+    with st.expander("Downloads and the share link", key="share", on_change="rerun") as box:
+        if box.open:  # built only when opened: every element costs each rerun
+            share_ui(chosen, run)
+
+
+def share_ui(chosen: cfg.Settings, run: runs.Run) -> None:
+    """The log as CSV, the settings as JSON, and the link to this run."""
+    csv, settings_json = st.columns(2)
+    csv.download_button("Log as CSV", functools.partial(log_csv, run.log), "training_log.csv",
+                        "text/csv", key="download_log", on_click="ignore")
     settings_json.download_button(
-        "Settings as JSON", json.dumps(dataclasses.asdict(chosen), indent=2), "settings.json",
+        "Settings as JSON", functools.partial(settings_text, chosen), "settings.json",
         "application/json", key="download_settings", on_click="ignore")
-    with link:
-        st.caption(data_ui.link_caption())
-        st.code(share_link(chosen), language=None, wrap_lines=True)
+    st.caption(data_ui.link_caption())
+    st.code(share_link(chosen), language=None, wrap_lines=True)
 
 
-def log_table(states: list[lrcore.State]) -> pd.DataFrame:
-    return pd.DataFrame({"epoch": [s.epoch for s in states], "W": [s.w for s in states],
-                         "b": [s.b for s in states], "loss": [s.loss for s in states],
-                         "dW": [s.dw for s in states], "db": [s.db for s in states]})
+def result_table(last: lrcore.State, fit: lrcore.Fit) -> str:
+    """The run's last state, the least-squares answer and their difference, as a Markdown
+    table (numbers only: nothing a user typed)."""
+    rows = [
+        ("this run, epoch " + f"{last.epoch:,}", last.w, last.b, last.loss, last.dw, last.db),
+        ("least squares", fit.w, fit.b, fit.loss, 0.0, 0.0),
+        ("run − least squares", last.w - fit.w, last.b - fit.b, last.loss - fit.loss, None,
+         None),
+    ]
+    lines = ["| | W | b | loss | dW | db |", "|---|--:|--:|--:|--:|--:|"]
+    for name, *values in rows:
+        cells = ["" if v is None else f"{v:.6g}" for v in values]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def log_table(states: list[lrcore.State]) -> str:
+    """The blog's log as a Markdown table, every number in full (as the blog printed it)."""
+    lines = ["| epoch | W | b | loss | dW | db |", "|--:|--:|--:|--:|--:|--:|"]
+    lines += [f"| {s.epoch} | {s.w!r} | {s.b!r} | {s.loss!r} | {s.dw!r} | {s.db!r} |"
+              for s in states]
+    return "\n".join(lines)
+
+
+def log_csv(states: list[lrcore.State]) -> str:
+    """The log as CSV (made when the button is pressed)."""
+    return "epoch,W,b,loss,dW,db\n" + "".join(
+        f"{s.epoch},{s.w!r},{s.b!r},{s.loss!r},{s.dw!r},{s.db!r}\n" for s in states)
+
+
+def settings_text(s: cfg.Settings) -> str:
+    return json.dumps(dataclasses.asdict(s), indent=2)
 
 
 def share_link(s: cfg.Settings) -> str:
     base = (st.context.url or "").split("?")[0]
     return base + "?" + urllib.parse.urlencode(cfg.to_params(s))
-
-
-# --- the player ---------------------------------------------------------------------------
-
-# The player: play/pause, step, a scrubber over every frame, speed and the numbers at the current
-# epoch, in HTML beside the chart. Its script drives the Plotly chart's own frames (Plotly has no
-# relative step, and its own slider and buttons cost more to draw than the data); it also plays
-# each new run once, and stacks the views on a phone-wide screen.
-PLAYER_HTML = """<div class="player">
-<div class="readout"></div>
-<div class="controls">
-<button class="play" title="Play or pause the run">▶ Play</button>
-<button data-go="first" title="First epoch" aria-label="First epoch">|◀</button>
-<button data-go="back" title="Step back one frame" aria-label="Step back">◀</button>
-<button data-go="forward" title="Step forward one frame" aria-label="Step forward">▶</button>
-<button data-go="last" title="Last epoch" aria-label="Last epoch">▶|</button>
-<input type="range" min="0" max="0" value="0" step="1" aria-label="Epoch">
-<select aria-label="Speed" title="Speed"><option value="0.25">¼×</option>
-<option value="0.5">½×</option><option value="1" selected>1×</option>
-<option value="2">2×</option><option value="4">4×</option></select>
-</div></div>"""
-PLAYER_CSS = """
-.player { font-family: var(--st-font); color: var(--st-text-color); }
-.readout { font-variant-numeric: tabular-nums; margin-bottom: 0.4rem; min-height: 1.5em; }
-.controls { display: flex; gap: 0.4rem; align-items: center; flex-wrap: wrap; }
-.controls input { flex: 1 1 12rem; accent-color: var(--st-primary-color); }
-button, select { font: inherit; padding: 0.25rem 0.7rem; cursor: pointer;
-  color: var(--st-text-color); background: var(--st-secondary-background-color);
-  border: 1px solid var(--st-border-color); border-radius: 0.5rem; }
-button:hover, button:focus-visible { border-color: var(--st-primary-color);
-  color: var(--st-primary-color); }
-button:focus-visible, select:focus-visible, input:focus-visible {
-  outline: 2px solid var(--st-primary-color); outline-offset: 2px; }
-.play { min-width: 6.5rem; }"""
-PLAYER_JS = """
-export default function ({ parentElement, data }) {
-  const $ = (selector) => parentElement.querySelector(selector);
-  const root = $(".player"), play = $(".play"), scrub = $("input"), speed = $("select");
-  const readout = $(".readout"), last = data.names.length - 1;
-  let gd = null;
-  root.dataset.run = data.id;
-  const chart = () => [...document.querySelectorAll(".st-key-views .js-plotly-plot")]
-    .filter((el) => !el.closest("[data-stale='true']")).pop();
-  const options = (ms) => ({mode: "immediate", frame: {duration: ms, redraw: false},
-                            transition: {duration: 0}});
-  const animate = (el, frames, ms) =>  // a newer call interrupts it: that is no error here
-    window.Plotly.animate(el, frames, options(ms)).catch(() => {});
-  const show = (i) => {  // (the live math follows the "lr-frame" event)
-    scrub.value = i;
-    readout.textContent = data.readouts[i];
-    window.__lrFrame = {run: data.id, index: i, epoch: Number(data.names[i])};
-    window.dispatchEvent(new CustomEvent("lr-frame", {detail: window.__lrFrame}));
-  };
-  const playing = (on) => { play.textContent = on ? "❚❚ Pause" : "▶ Play";
-                            play.dataset.on = on ? "yes" : ""; };
-  const jump = (i) => {
-    if (!gd) return;
-    i = Math.max(0, Math.min(last, i));
-    playing(false);
-    animate(gd, [data.names[i]], 0);
-    show(i);
-  };
-  const start = () => {
-    if (!gd) return;
-    const from = Number(scrub.value) >= last ? 0 : Number(scrub.value) + 1;
-    playing(true);
-    animate(gd, data.names.slice(from), data.ms / Number(speed.value));
-  };
-  const stop = () => { if (gd) animate(gd, [null], 0); playing(false); };
-  play.onclick = () => (play.dataset.on ? stop() : start());
-  const steps = {first: () => 0, back: (i) => i - 1, forward: (i) => i + 1, last: () => last};
-  parentElement.querySelectorAll("[data-go]").forEach((button) => {
-    button.onclick = () => jump(steps[button.dataset.go](Number(scrub.value)));
-  });
-  scrub.max = last;
-  scrub.oninput = () => jump(Number(scrub.value));
-  speed.onchange = () => { if (play.dataset.on) start(); };
-  playing(false);
-  show(0);
-  const listen = (el) => {
-    if (el.__player) {
-      el.removeListener("plotly_animatingframe", el.__player.frame);
-      el.removeListener("plotly_animated", el.__player.done);
-    }
-    el.__player = {done: () => playing(false),  // (a frame drawn after a pause or jump: ignore)
-                   frame: (e) => { if (play.dataset.on) show(data.names.indexOf(e.name)); }};
-    el.on("plotly_animatingframe", el.__player.frame);
-    el.on("plotly_animated", el.__player.done);
-  };
-  // Plotly.animate (redraw: false) recomputes every trace but draws only the moving ones: the
-  // others lose the link to their drawing that a box or lasso selection needs (it would throw
-  // and select nothing), at every frame while a run plays. So link them to their drawing
-  // again as a drag starts and while it moves (a dozen traces: cheap), once for the page.
-  const relink = () => document.querySelectorAll(".st-key-views .js-plotly-plot")
-    .forEach((el) => {
-      const drawn = new Map();
-      el.querySelectorAll(".scatterlayer .trace").forEach((g) => {
-        const cd = g.__data__;
-        if (cd && cd[0] && cd[0].node3) drawn.set(cd[0].trace.uid, cd[0].node3);
-      });
-      (el.calcdata || []).forEach((cd) => {
-        if (!cd[0].node3 && drawn.has(cd[0].trace.uid)) cd[0].node3 = drawn.get(cd[0].trace.uid);
-      });
-    });
-  if (!window.__lrRelink) {
-    window.__lrRelink = true;
-    for (const type of ["mousedown", "touchstart"]) document.addEventListener(type, relink, true);
-    for (const type of ["mousemove", "touchmove"]) {
-      document.addEventListener(type, (e) => { if (e.buttons || e.touches) relink(); }, true);
-    }
-  }
-  let tries = 0;
-  const attach = () => {  // once this run's chart is drawn: fit it to the screen, play it
-    if (root.dataset.run !== data.id) return;  // a newer run took over
-    const el = chart();
-    if (!(el && window.Plotly && el._fullLayout && el._fullLayout.meta === data.id)) {
-      if (tries++ < 900) requestAnimationFrame(attach);
-      return;
-    }
-    gd = el;
-    listen(el);
-    const narrow = el.clientWidth < 640 ? window.Plotly.relayout(el, data.narrow) : null;
-    Promise.resolve(narrow).catch(() => {}).then(() => {
-      start();
-      root.dataset.playing = data.id;  // (tests wait for this before they press anything)
-    });
-  };
-  attach();
-}"""
-player = st.components.v2.component("lr_player", html=PLAYER_HTML, css=PLAYER_CSS, js=PLAYER_JS)
 
 
 if __name__ == "__main__":  # streamlit run (and AppTest) run this file as __main__

@@ -2,13 +2,15 @@
 pinned run to compare with, the update rule with this run's numbers, lessons for teachers and
 a text summary of the views. Only app.py imports this; every number comes from lrcore.
 
-The numbers are those of the run's last epoch (the math panel: its last update), computed on
-the server: the player moves through the epochs in the browser, which the server never sees.
+The numbers are those of the run's last epoch, computed on the server: the player moves
+through the epochs in the browser, which the server never sees. The math panel is the one
+exception: it sends the update at every frame once, and follows the player in the browser.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import urllib.parse
 from dataclasses import dataclass
@@ -43,16 +45,6 @@ def fmt(v: float, sig: int = 4) -> str:
     if mag >= 12 or mag < -5:
         return f"{v:.{sig - 1}e}"
     return f"{v:,.{max(0, sig - 1 - mag)}f}"
-
-
-def tex(v: float, sig: int = 10, operand: bool = False) -> str:
-    """v for LaTeX: `sig` significant digits, powers of ten written out, and bracketed when
-    negative and an `operand` of × or +."""
-    text = f"{v:.{sig}g}"
-    if "e" in text:
-        mantissa, power = text.split("e")
-        text = rf"{mantissa}\times 10^{{{int(power)}}}"
-    return f"({text})" if operand and v < 0 else text
 
 
 def words(s: cfg.Settings) -> str:
@@ -236,6 +228,33 @@ NARROW_MATH = """<style>
 .st-key-math .katex-display { overflow-x: auto; overflow-y: hidden; }
 @media (max-width: 640px) { .st-key-math .katex { font-size: 1em; } }
 </style>"""
+READ_OFF = {  # what the written-out update of adam and sgd cannot show, and why
+    "adam": "m̂/(√ŝ + ε) is read off the step the run took: its first step has m̂ = g and "
+            "ŝ = g², so each parameter moves by η whatever the gradient's size.",
+    "sgd": "Each epoch takes {batches} mini-batch steps; the sum of their gradients, Σ_B, is "
+           "read off the step the run took."}
+SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+TO = "\u00a0→\u00a0"  # "1,234 → 1,235" stays on one line
+VELOCITY = {"W": "vᵂ", "b": "vᵇ", "u": "vᵘ", "c": "vᶜ"}  # the velocity of each parameter
+
+
+def num(v: float, sig: int = 10, operand: bool = False) -> str:
+    """v as the written-out update shows it: `sig` significant digits, powers of ten written
+    out (1.5×10⁻⁸), a true minus sign, and bracketed when negative and an `operand` of × or +."""
+    text = f"{v:.{sig}g}"
+    if not math.isfinite(v):
+        text = "NaN" if math.isnan(v) else text.replace("inf", "∞")
+    elif "e" in text:
+        mantissa, power = text.split("e")
+        text = f"{mantissa}×10{str(int(power)).translate(SUPERSCRIPT)}"
+    text = text.replace("-", "−")
+    return f"({text})" if operand and v < 0 else text
+
+
+def sym(name: str, k: int) -> str:
+    """A symbol at epoch k: W₁₂₃₄."""
+    return name + str(k).translate(SUBSCRIPT)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -270,43 +289,25 @@ def coordinates(s: cfg.Settings, data) -> Coordinates:
     return Coordinates(float(np.mean(data.x)), float(np.std(data.x)))
 
 
-def update_tex(s: cfg.Settings, coords: Coordinates, states) -> list[str]:
-    """The last update written out with its numbers, one aligned block per parameter, from the
-    states before and after it (and the one before that, for the velocity). The results
-    equal the run's next state: the formula is the one lrcore computes."""
-    *before, now, _ = states
-    names = ("u", "c") if s.standardize else ("W", "b")
-    theta, grad = coords.params(now), coords.gradient(now)
-    blocks = []
-    for i, name in enumerate(names):
-        v_old = velocity(s, coords, before[-1], now, i) if before else 0.0
-        lines = update_lines(s, name, now.epoch, theta[i], grad[i], v_old)
-        blocks.append(r"\begin{aligned}" + r" \\ ".join(lines) + r"\end{aligned}")
-    return blocks
-
-
 def update_lines(s: cfg.Settings, name: str, k: int, theta: float, grad: float,
                  v_old: float) -> list[str]:
-    """One parameter's update at epoch k, as aligned LaTeX lines: the rule, the numbers put
-    in, the result."""
-    eta, beta, new_k = s.step_size, s.momentum, f"{name}_{{{k + 1}}}"
+    """One parameter's update k → k + 1 by gd, momentum or nesterov, as lines of text: the
+    rule, the numbers put in, the result (the formula lrcore computes)."""
+    eta, beta, d = s.step_size, s.momentum, "d" + sym(name, k)
+    new, old = sym(name, k + 1), sym(name, k)
     if s.optimizer == "gd":
-        return [rf"{new_k} &= {name}_{{{k}}} - \eta\, d{name}_{{{k}}}",
-                rf"&= {tex(theta)} - {tex(eta)} \times {tex(grad, 6, True)}",
-                rf"&= {tex(theta - eta * grad)}"]
+        return [f"{new} = {old} − η·{d} = {num(theta)} − {num(eta)} × {num(grad, 6, True)} = "
+                f"{num(theta - eta * grad)}"]
     v = beta * v_old + grad
-    v_k, v_new = rf"v_{{{name},{k}}}", rf"v_{{{name},{k + 1}}}"
+    v_new, v_old_name = sym(VELOCITY[name], k + 1), sym(VELOCITY[name], k)
     if s.optimizer == "momentum":
-        step, rule = v, rf"{new_k} &= {name}_{{{k}}} - \eta\, {v_new}"
+        step, rule = v, f"{new} = {old} − η·{v_new}"
     else:
-        step = grad + beta * v
-        rule = rf"{new_k} &= {name}_{{{k}}} - \eta\,(d{name}_{{{k}}} + \beta\, {v_new})"
-    return [rf"{v_new} &= \beta\, {v_k} + d{name}_{{{k}}}",
-            rf"&= {tex(beta)} \times {tex(v_old, 6, True)} + {tex(grad, 6, True)}",
-            rf"&= {tex(v, 6)}",
-            rule,
-            rf"&= {tex(theta)} - {tex(eta)} \times {tex(step, 6, True)}",
-            rf"&= {tex(theta - eta * step)}"]
+        step, rule = grad + beta * v, f"{new} = {old} − η·({d} + β·{v_new})"
+    return [f"{v_new} = β·{v_old_name} + {d} = {num(beta)} × {num(v_old, 6, True)} + "
+            f"{num(grad, 6, True)} = {num(v, 6)}",
+            f"{rule} = {num(theta)} − {num(eta)} × {num(step, 6, True)} = "
+            f"{num(theta - eta * step)}"]
 
 
 def velocity(s: cfg.Settings, coords: Coordinates, before, now, i: int) -> float:
@@ -318,31 +319,146 @@ def velocity(s: cfg.Settings, coords: Coordinates, before, now, i: int) -> float
     return (step - coords.gradient(before)[i]) / s.momentum if s.momentum else 0.0
 
 
-def first_update_tex(s: cfg.Settings, coords: Coordinates, start, after,
-                     batches: int) -> list[str]:
-    """adam's or sgd's first epoch with its numbers, one aligned block per parameter."""
+def step_line(s: cfg.Settings, name: str, k: int, theta: float, theta_next: float) -> str:
+    """One parameter's update k → k + 1 by adam or sgd, with the step read off the run."""
+    rule = "m̂/(√ŝ + ε)" if s.optimizer == "adam" else f"Σ_B d{name}_B"
+    step = (theta - theta_next) / s.step_size
+    return (f"{sym(name, k + 1)} = {sym(name, k)} − η·{rule} = {num(theta)} − "
+            f"{num(s.step_size)} × {num(step, 6, True)} = {num(theta_next)}")
+
+
+def data_units_lines(coords: Coordinates, after) -> list[str]:
+    """The standardized run's parameters after the update, in the data's units."""
+    u, c = coords.params(after)
+    w, k = sym("W", after.epoch), after.epoch
+    return [f"{w} = {sym('u', k)}/s = {num(u)} / {num(coords.s)} = {num(after.w)}",
+            f"{sym('b', k)} = {sym('c', k)} − {w}·m = {num(c)} − {num(after.w, 10, True)} × "
+            f"{num(coords.m, 10, True)} = {num(after.b)}"]
+
+
+def update_text(s: cfg.Settings, coords: Coordinates, before, now, after) -> list[str]:
+    """The update from `now` to `after` written out for each parameter (`before`: the state
+    one epoch earlier, for the velocity; None at the start)."""
     names = ("u", "c") if s.standardize else ("W", "b")
-    theta0, theta1, grad = coords.params(start), coords.params(after), coords.gradient(start)
-    blocks = []
+    theta, grad, theta_next = coords.params(now), coords.gradient(now), coords.params(after)
+    lines = []
     for i, name in enumerate(names):
-        if s.optimizer == "adam":  # after one step m̂ = g and ŝ = g²
-            lines = [rf"{name}_1 &= {name}_0 - \eta\,\frac{{\hat m}}{{\sqrt{{\hat s}} + "
-                     rf"\epsilon}}",
-                     rf"&= {tex(theta0[i])} - {tex(s.step_size)} \times \frac{{{tex(grad[i], 6)}}}"
-                     rf"{{\sqrt{{{tex(grad[i] ** 2, 6)}}} + 10^{{-8}}}}"]
+        if s.optimizer in LINEAR:
+            v_old = velocity(s, coords, before, now, i) if before else 0.0
+            lines += update_lines(s, name, now.epoch, theta[i], grad[i], v_old)
         else:
-            lines = [rf"{name}_1 &= {name}_0 - \eta\, \textstyle\sum_B d{name}_B"
-                     rf"\quad ({batches} \text{{ mini-batches}})",
-                     rf"&= {tex(theta0[i])} - {tex(s.step_size)} \times "
-                     rf"{tex((theta0[i] - theta1[i]) / s.step_size, 6, True)}"]
-        lines.append(rf"&= {tex(theta1[i])}")
-        blocks.append(r"\begin{aligned}" + r" \\ ".join(lines) + r"\end{aligned}")
-    return blocks
+            lines.append(step_line(s, name, now.epoch, theta[i], theta_next[i]))
+    return lines + (data_units_lines(coords, after) if s.standardize else [])
+
+
+def update_states(s: cfg.Settings, data, run, k: int) -> tuple | None:
+    """The states at epochs k − 1 (None at the start), k and k + 1, or None when the run did
+    not keep them (adam or sgd diverging between frames)."""
+    states = [run.at(e) if e >= 0 else None for e in (k - 1, k, k + 1)]
+    needed = states[1:] + (states[:1] if s.optimizer in LINEAR and k else [])
+    if None not in needed:
+        return tuple(states)
+    if s.optimizer in LINEAR:  # the run's last update: recomputed, cheaply
+        rest = last_states(data.x, data.y, s, k + 1)
+        return tuple([None] * (3 - len(rest)) + rest)
+    return None
+
+
+def frame_lines(s: cfg.Settings, data, run, coords: Coordinates, epoch: int) -> list[str]:
+    """What the math panel shows while the player is at `epoch`: a heading, then the update
+    from there to the next epoch written out (at the run's last epoch: the update that led
+    there)."""
+    last = run.last
+    k = epoch if epoch < last.epoch else epoch - 1
+    note = (f" (the run diverged at epoch {last.epoch:,} and stopped)"
+            if last.diverged and k + 1 == last.epoch else "")
+    heading = (f"The update at epoch {k:,}{TO}{k + 1:,}{note}, where the player is:"
+               if k == epoch else
+               f"The player is at the run's last epoch, {epoch:,}: the update that led there, "
+               f"{k:,}{TO}{epoch:,}{note}:")
+    states = update_states(s, data, run, k) if k >= 0 else None
+    if states is None:
+        return [f"The run stopped at epoch {last.epoch:,}"
+                + (", where it diverged" if last.diverged else "") + ": no update to show."]
+    return [heading, *update_text(s, coords, *states)]
+
+
+def live_lines(s: cfg.Settings, data, run) -> list[list[str]]:
+    """For every frame of the run, in order: its heading and its update with the numbers."""
+    coords = coordinates(s, data)
+    return [frame_lines(s, data, run, coords, frame.epoch) for frame in run.frames]
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def live_payload(run_id: str, s: cfg.Settings, *, _data, _run) -> bytes:
+    """What the math panel's script gets for the run `run_id` names (settings, data and all):
+    {"run": run_id, "frames": live_lines(...)}, as UTF-8 JSON once per run (it is sent as it
+    is: half the size of Streamlit's ASCII-escaped JSON)."""
+    frames = live_lines(s, _data, _run)
+    return json.dumps({"run": run_id, "frames": frames}, ensure_ascii=False,
+                      separators=(",", ":")).encode()
+
+
+# The update at the player's epoch: every frame's lines are sent with the page, and the script
+# shows those of the frame the player announces (window event "lr-frame"), with no rerun.
+MATH_HTML = """<div class="live" aria-live="off">
+<p class="heading"></p><div class="lines"></div></div>"""
+MATH_CSS = """
+.live { font-family: var(--st-font); color: var(--st-text-color);
+  font-size: var(--st-base-font-size); }
+.heading { margin: 0 0 0.4rem; }
+.lines { font-variant-numeric: tabular-nums; background: var(--st-secondary-background-color);
+  border: 1px solid var(--st-border-color); border-radius: var(--st-base-radius);
+  padding: 0.5rem 0.75rem; overflow-x: auto; line-height: 1.6; }
+.line { padding-left: 1.5em; text-indent: -1.5em; }
+.line + .line { margin-top: 0.35rem; }
+.part { display: inline-block; white-space: nowrap; text-indent: 0; }"""
+MATH_JS = """
+export default function ({ parentElement, data: bytes }) {
+  const data = JSON.parse(new TextDecoder().decode(bytes));
+  const root = parentElement.querySelector(".live");
+  const heading = parentElement.querySelector(".heading");
+  const lines = parentElement.querySelector(".lines");
+  const last = data.frames.length - 1;
+  const line = (text) => {  // wraps only at its "=" signs
+    const div = document.createElement("div");
+    div.className = "line";
+    text.split(" = ").forEach((part, j) => {
+      const span = document.createElement("span");
+      span.className = "part";
+      span.textContent = (j ? "= " : "") + part;
+      div.append(span, " ");
+    });
+    return div;
+  };
+  const show = (i) => {
+    i = Math.max(0, Math.min(last, Number(i) || 0));
+    const [head, ...rest] = data.frames[i];
+    root.dataset.index = i;
+    heading.textContent = head;
+    lines.replaceChildren(...rest.map(line));
+    lines.hidden = rest.length === 0;
+  };
+  const now = window.__lrFrame;
+  show(now && now.run === data.run ? now.index : 0);
+  const follow = (event) => {
+    if (event.detail && event.detail.run === data.run) show(event.detail.index);
+  };
+  if (window.__lrMath) window.removeEventListener("lr-frame", window.__lrMath);
+  window.__lrMath = follow;  // one listener: this render's (an older one is replaced)
+  window.addEventListener("lr-frame", follow);
+  root.dataset.run = data.run;
+  return () => {
+    window.removeEventListener("lr-frame", follow);
+    if (window.__lrMath === follow) window.__lrMath = null;
+  };
+}"""
+live_math = st.components.v2.component("lr_math", html=MATH_HTML, css=MATH_CSS, js=MATH_JS)
 
 
 def math_ui(s: cfg.Settings, data, run) -> None:
-    """The loss, its gradient and the update rule, then one update with its numbers: the
-    run's last update for gd, momentum and nesterov, its first for adam and sgd."""
+    """The loss, its gradient and the update rule, then the update at the player's epoch with
+    its numbers (it follows the player in the browser)."""
     st.html(NARROW_MATH)
     for formula in [LOSS_TEX, *GRADIENT_TEX]:
         st.latex(formula)
@@ -356,30 +472,11 @@ def math_ui(s: cfg.Settings, data, run) -> None:
     st.markdown(f"The update rule of **{s.optimizer}**, with step size η = {s.step_size:g}"
                 f"{beta}{SYMBOLS.get(s.optimizer, '')}:")
     st.latex(RULE_TEX[s.optimizer])
-    for block in numbers_tex(s, data, run, coords):
-        st.latex(block)
+    if s.optimizer in READ_OFF:
+        st.caption(READ_OFF[s.optimizer].format(batches=-(-len(data.x) // s.batch_size)))
+    live_math(key="live_math", data=live_payload(run.id, s, _data=data, _run=run))
     if s.standardize:
         st.caption("W = u/s and b = c − u·m/s convert these back to the data's units.")
-
-
-def numbers_tex(s: cfg.Settings, data, run, coords: Coordinates) -> list[str]:
-    """One update with its numbers (and the sentence that introduces it, shown first)."""
-    if s.optimizer in LINEAR:
-        last = run.last.epoch
-        if last < 1:
-            return []
-        st.markdown(f"The run's last update, epoch {last - 1:,} → {last:,}, with its numbers"
-                    + (" (the run diverged here):" if run.last.diverged else ":"))
-        return update_tex(s, coords, last_states(data.x, data.y, s, last))
-    if len(run.frames) < 2 or run.frames[1].epoch != 1:
-        return []
-    first = ("adam's first step: m̂ = g and ŝ = g², so each parameter moves by η = "
-             f"{s.step_size:g} whatever the gradient's size" if s.optimizer == "adam" else
-             f"{-(-len(data.x) // s.batch_size)} mini-batch steps; their gradients' sum is "
-             "read off the step the run took")
-    st.markdown(f"The run's first epoch, 0 → 1, with its numbers ({first}):")
-    return first_update_tex(s, coords, run.frames[0], run.frames[1],
-                            -(-len(data.x) // s.batch_size))
 
 
 # --- pinned runs ------------------------------------------------------------------------------

@@ -3,11 +3,14 @@
     data + fitted line   |  loss curve
                          |  loss landscape over (W, b)
 
-build() is base() (the data, the reference lines, the axes, styled placeholders for a run)
-with run() put in (the loss curve, the contours and path, the axis ranges, and one frame per
-reported epoch, named by it). The page's player drives the frames with Plotly.animate (play,
-pause, step, a scrubber) and shows readout() of each; only what moves travels in the frames.
-Nothing here draws a slider, buttons or text in Plotly: they cost more to draw than the data.
+chart() is drawn once per data: base() (the data, the reference lines, the axes, styled
+placeholders for a run) and a pinned run, if any. Each run is run(): the loss curve, the
+contours and path, the axis ranges, and one frame per reported epoch, named by it. The page's
+player puts a run into the chart in place (Plotly.update and addFrames: the figure as drawn is
+then combine(chart, run)) and drives its frames with Plotly.animate (play, pause, step, a
+scrubber), showing readout() of each; only what moves travels in the frames. A new run so
+redraws nothing it does not change, and the chart is never remounted for it. Nothing here
+draws a slider, buttons or text in Plotly: they cost more to draw than the data.
 
 The loss is a quadratic in (W, b), so its contours are ellipses around the optimum:
 loss − loss* = ½·eᵀHe for e = (W − W*, b − b*), H = [[mean x², mean x], [mean x, 1]]. They are
@@ -20,6 +23,7 @@ Pure: arrays and lrcore states in, Plotly figure dicts out (no Streamlit here).
 from __future__ import annotations
 
 import base64
+import functools
 import math
 from collections.abc import Sequence
 
@@ -49,22 +53,24 @@ TRACES = 12  # in all: 2 data, 2 reference lines, curve, lowest loss, contours, 
 FRAME_INDICES = list(range(TRACES - MOVING, TRACES))
 
 
-def frame_epochs(iterations: int, count: int = FRAMES) -> list[int]:
+@functools.cache
+def frame_epochs(iterations: int, count: int = FRAMES) -> tuple[int, ...]:
     """About `count` epochs from 0 to iterations, log-spaced: dense at the fast start, sparse in
     the slow tail, every epoch when there are fewer than count."""
     if iterations < count:
-        return list(range(iterations + 1))
+        return tuple(range(iterations + 1))
     spaced = np.geomspace(1, iterations, count - 1)
-    return [0, *np.unique(np.round(spaced).astype(int)).tolist()]
+    return (0, *np.unique(np.round(spaced).astype(int)).tolist())
 
 
-def curve_epochs(iterations: int, count: int = CURVE) -> list[int]:
+@functools.cache
+def curve_epochs(iterations: int, count: int = CURVE) -> tuple[int, ...]:
     """About `count` epochs for the loss curve: the frames' (log-spaced: the start) and
     linear-spaced ones (the tail) together. Sharing the frames' epochs keeps the run cheap."""
     if iterations <= count:
-        return list(range(iterations + 1))
+        return tuple(range(iterations + 1))
     lins = np.round(np.linspace(0, iterations, count - FRAMES + 1)).astype(int)
-    return sorted(set(frame_epochs(iterations)) | set(lins.tolist()))
+    return tuple(sorted(set(frame_epochs(iterations)) | set(lins.tolist())))
 
 
 def readout(state) -> str:
@@ -74,19 +80,13 @@ def readout(state) -> str:
     return text + " · diverged here" if state.diverged else text
 
 
-def build(x, y, frames: Sequence, curve: Sequence, *, left_out: Sequence[int] = (),
-          truth: tuple[float, float] | None = None, loss_scale: str = "log",
-          run_id: str = "", overlay: Sequence[dict] = (), hold: Sequence = ()) -> dict:
-    """The whole figure for one run: see base() and run(); the run fits all points but those
-    at the indices `left_out`; `overlay` (see pinned()) is drawn over it, and the views'
-    ranges also hold the States in `hold`."""
-    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
-    chart = base(x, y, left_out=left_out, truth=truth, loss_scale=loss_scale)
-    chart["data"] += list(overlay)
-    keep = np.ones(len(x), bool)
-    keep[np.asarray(left_out, dtype=np.int64)] = False
-    return combine(chart, run(x[keep], y[keep], frames, curve, loss_scale=loss_scale,
-                              run_id=run_id, hold=hold, x_range=(x.min(), x.max())))
+def chart(x, y, *, left_out: Sequence[int] = (), truth: tuple[float, float] | None = None,
+          loss_scale: str = "log", overlay: Sequence[dict] = ()) -> dict:
+    """The chart the page draws once per data: base() with `overlay` (see pinned()) drawn over
+    it. The player puts each run into it in place (see run() and combine())."""
+    spec = base(x, y, left_out=left_out, truth=truth, loss_scale=loss_scale)
+    spec["data"] += list(overlay)
+    return spec
 
 
 def base(x, y, *, left_out: Sequence[int] = (), truth: tuple[float, float] | None = None,
@@ -143,7 +143,7 @@ def run(x, y, frames: Sequence, curve: Sequence, *, loss_scale: str = "log",
 
 
 def combine(chart: dict, one_run: dict) -> dict:
-    """The whole figure: a base() chart with a run() put in."""
+    """The whole figure as the browser draws it: a chart() with a run() put in."""
     data = [dict(t) for t in chart["data"]]
     for i, values in zip(one_run["indices"], one_run["traces"], strict=True):
         data[i].update(values)
@@ -171,12 +171,13 @@ def typed(values, dtype: str = "f8") -> dict:
 
 
 class Prebuilt(go.Figure):
-    """A go.Figure around a figure dict built (and checked in tests) here: to_dict() hands the
-    dict over as it is. Validating it again attribute by attribute takes about 0.1 s a run."""
+    """A figure dict built (and checked in tests) here, for st.plotly_chart, which only asks a
+    go.Figure for to_dict(): this hands the dict over as it is. Validating it again attribute
+    by attribute takes about 0.1 s, and even an empty go.Figure() costs a millisecond, so
+    there is no go.Figure underneath: only to_dict() works."""
 
-    def __init__(self, spec: dict):
-        super().__init__()
-        self._spec = spec
+    def __init__(self, spec: dict):  # (go.Figure.__init__ is skipped on purpose)
+        object.__setattr__(self, "_spec", spec)
 
     def to_dict(self) -> dict:
         return self._spec

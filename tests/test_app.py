@@ -13,11 +13,13 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 import pytest
+from page import chart_of, figure_of, log_of, player_of, results_of
 from streamlit.testing.v1 import AppTest
 
 import app
 import figures
 import lrcore
+import runs
 from lrcore import settings as cfg
 
 TIMEOUT = 60
@@ -30,19 +32,6 @@ def open_page(params: dict | None = None) -> AppTest:
     for key, value in (params or {}).items():
         at.query_params[key] = value
     return at.run()
-
-
-def log_of(at: AppTest) -> np.ndarray:
-    """The training log table (epoch, W, b, loss, dW, db) as shown."""
-    return at.dataframe[0].value.to_numpy(dtype=float)
-
-
-def spec_of(at: AppTest) -> dict:
-    return json.loads(at.get("plotly_chart")[0].proto.spec)
-
-
-def player_of(at: AppTest) -> dict:
-    return json.loads(at.get("bidi_component")[0].proto.json)
 
 
 def query(at: AppTest) -> dict:
@@ -107,24 +96,45 @@ def test_default_page_shows_the_least_squares_answer(default_page, blog):
     (w, b), *_ = np.linalg.lstsq(a, blog.y, rcond=None)
     resid = blog.y - (w * blog.x + b)
     r2 = 1 - np.sum(resid**2) / np.sum((blog.y - blog.y.mean()) ** 2)
-    shown = {m.label: m.value for m in default_page.metric}
-    assert float(shown["W*"]) == pytest.approx(w, rel=1e-5)
-    assert float(shown["b*"]) == pytest.approx(b, rel=1e-5)
-    assert float(shown["R²"]) == pytest.approx(r2, abs=1e-4)
-    assert float(shown["RMSE"]) == pytest.approx(math.sqrt(np.mean(resid**2)), rel=1e-5)
+    shown = results_of(default_page)
+    assert shown["least squares"]["W"] == pytest.approx(w, rel=1e-5)
+    assert shown["least squares"]["b"] == pytest.approx(b, rel=1e-5)
+    assert shown["least squares"]["loss"] == pytest.approx(0.5 * np.mean(resid**2), rel=1e-5)
+    assert shown["fit"]["R²"] == pytest.approx(r2, abs=1e-4)
+    assert shown["fit"]["RMSE"] == pytest.approx(math.sqrt(np.mean(resid**2)), rel=1e-5)
+    run, diff = shown["this run"], shown["run − least squares"]  # 6 significant digits each
+    for name in ("W", "b"):
+        digit = 10.0 ** (math.floor(math.log10(abs(run[name]))) - 5)
+        assert diff[name] == pytest.approx(run[name] - {"W": w, "b": b}[name], abs=digit)
 
 
 def test_default_chart_is_a_valid_figure_with_one_frame_per_epoch(default_page):
-    spec = spec_of(default_page)
+    spec = figure_of(default_page)
     go.Figure(spec)  # Plotly's own validation of every attribute (raises if one is wrong)
     epochs = [int(f["name"]) for f in spec["frames"]]
-    assert epochs == figures.frame_epochs(50_000)
+    assert epochs == list(figures.frame_epochs(50_000))
     assert 100 <= len(epochs) <= figures.FRAMES and epochs[0] == 0 and epochs[-1] == 50_000
-    assert len(default_page.get("plotly_chart")[0].proto.spec) < 250_000  # sent once per run
-    player = player_of(default_page)  # the player drives this chart's frames
+    player = player_of(default_page)  # the player puts the run into the chart and plays it
     assert player["id"] == spec["layout"]["meta"]
     assert player["names"] == [f["name"] for f in spec["frames"]]
     assert player["readouts"][-1].startswith("epoch 50,000 · W = 49.6412 · b = 4001.59 · ")
+    sent = [len(default_page.get("plotly_chart")[0].proto.spec),
+            len(default_page.get("bidi_component")[0].proto.bytes)]
+    assert sum(sent) < 200_000  # the chart once per data, the run once per run
+
+
+def test_a_new_run_keeps_the_chart_and_sends_only_the_run():
+    """A new step size: the chart's figure is the same (so the browser keeps it as drawn); the
+    player gets the new run."""
+    at = open_page()
+    chart, player = chart_of(at), player_of(at)
+    widget(at, "step_size").set_value(0.0003)
+    at.run()
+    assert chart_of(at) == chart and player_of(at)["id"] != player["id"]
+    assert player_of(at)["readouts"][-1] != player["readouts"][-1]
+    widget(at, "step_size").set_value(0.0005)
+    at.run()
+    assert chart_of(at) == chart and player_of(at) == player
 
 
 # --- every control changes the run ------------------------------------------------------------
@@ -170,7 +180,7 @@ def test_loss_scale_changes_the_view_not_the_run(default_page):
     before = log_of(at)
     widget(at, "loss_scale").set_value("linear")
     at.run()
-    assert spec_of(at)["layout"]["yaxis2"]["type"] == "linear"
+    assert figure_of(at)["layout"]["yaxis2"]["type"] == "linear"
     assert query(at)["loss_scale"] == "linear"
     np.testing.assert_array_equal(log_of(at), before)
 
@@ -279,7 +289,7 @@ def test_divergent_step_size_is_flagged():
     log = log_of(at)
     assert log[-1, 0] < 50_000  # the run stopped where it diverged
     assert any("diverged" in h.value for h in at.subheader)
-    spec = spec_of(at)
+    spec = figure_of(at)
     assert int(spec["frames"][-1]["name"]) == int(log[-1, 0])
 
 
@@ -338,10 +348,11 @@ def run_states(step_size=0.0005, iterations=50_000, data=None):
 @pytest.mark.parametrize("step_size", [0.0005, 0.0007, 1.0])
 def test_figure_frames_move_only_what_moves_and_never_empty(step_size):
     data, frames, curve = run_states(step_size)
-    chart = figures.base(data.x, data.y, truth=(50, 4000))
+    chart = figures.chart(data.x, data.y, truth=(50, 4000))
+    assert chart == figures.base(data.x, data.y, truth=(50, 4000))  # (nothing pinned)
     one_run = figures.run(data.x, data.y, frames, curve, run_id="r")
-    spec = figures.build(data.x, data.y, frames, curve, truth=(50, 4000), run_id="r")
-    assert spec == figures.combine(chart, one_run) and spec["layout"]["meta"] == "r"
+    spec = figures.combine(chart, one_run)
+    assert spec["layout"]["meta"] == "r"
     go.Figure(chart)
     go.Figure(spec)
     assert len(chart["data"]) == figures.TRACES and one_run["indices"] == list(
@@ -394,3 +405,25 @@ def test_code_block_shows_any_text_as_text():
     fence = block.split("text\n")[0]
     assert fence == "`````" and block.endswith("\n" + fence)
     assert block[len(fence) + 5:-len(fence) - 1] == "\n".join(lines)
+
+
+# --- downloads and the share link -------------------------------------------------------------
+
+def test_downloads_and_share_link_appear_when_opened_and_hold_this_run():
+    at = open_page({"step_size": "0.0003", "iterations": "2000"})
+    assert not at.get("download_button")  # built only when its expander is opened
+    at.session_state["share"] = True
+    at.run()
+    assert {b.proto.label for b in at.get("download_button")} == {"Log as CSV",
+                                                                  "Settings as JSON"}
+    link = at.get("code")[-1].value
+    assert link.split("?")[1] == "&".join(f"{k}={v}" for k, v in query(at).items())
+    s = cfg.DEFAULTS.replace(step_size=0.0003, iterations=2000)
+    blog = lrcore.make_data()
+    states = [st_ for st_ in lrcore.train(blog.x, blog.y, step_size=0.0003, iterations=2000,
+                                          at=runs.epochs(2000)) if st_.epoch % 200 == 0]
+    rows = app.log_csv(states).splitlines()
+    assert rows[0] == "epoch,W,b,loss,dW,db"
+    np.testing.assert_array_equal(np.array([r.split(",") for r in rows[1:]], dtype=float),
+                                  log_of(at))  # the CSV is the log shown, digit for digit
+    assert cfg.Settings(**json.loads(app.settings_text(s))) == s

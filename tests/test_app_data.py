@@ -9,13 +9,13 @@ bad file must give one clear error (load_csv's own sentence) and leave the data 
 from __future__ import annotations
 
 import base64
-import json
 import re
 import tomllib
 from pathlib import Path
 
 import numpy as np
 import pytest
+from page import chart_of, log_of, results_of
 from streamlit.testing.v1 import AppTest
 
 import data_ui
@@ -40,14 +40,6 @@ def query(at: AppTest) -> dict:
     return {k: at.query_params[k] for k in at.query_params}
 
 
-def log_of(at: AppTest) -> np.ndarray:
-    return at.dataframe[0].value.to_numpy(dtype=float)
-
-
-def metrics(at: AppTest) -> dict:
-    return {m.label: m.value for m in at.metric}
-
-
 def upload(at: AppTest, raw: bytes, name: str = "data.csv") -> AppTest:
     at.file_uploader(key="upload_file").set_value((name, raw, "text/csv"))
     return at.run()
@@ -55,7 +47,7 @@ def upload(at: AppTest, raw: bytes, name: str = "data.csv") -> AppTest:
 
 def drawn(at: AppTest, trace: int) -> tuple[np.ndarray, np.ndarray]:
     """The x, y a data trace of the chart draws (figures.typed arrays or plain lists)."""
-    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    spec = chart_of(at)
     t = spec["data"][trace]
     return tuple(np.frombuffer(base64.b64decode(v["bdata"]), "<" + v["dtype"])
                  if isinstance(v, dict) else np.array(v, dtype=float) for v in (t["x"], t["y"]))
@@ -280,7 +272,10 @@ def test_a_file_too_big_for_a_link_says_so_and_the_link_carries_no_points():
     assert query(at)["dataset"] == "upload" and "points" not in query(at)
     captions = " ".join(c.value for c in at.caption)
     assert f"{n:,} points from big\\.csv" in captions
-    assert "the link cannot carry your file's 501 points" in captions
+    assert "a link carries at most 500" in captions
+    at.session_state["share"] = True  # open "Downloads and the share link"
+    at.run()
+    assert "the link cannot carry your file's 501 points" in " ".join(c.value for c in at.caption)
     assert_log(at, load_csv(rows(n)).data, s)
     # whoever opens that link sees the blog post's data and is told why
     other = open_page(query(at))
@@ -348,9 +343,9 @@ def test_leaving_points_out_fits_the_kept_points(name, exclude, rows):
     keep = np.ones(len(data), bool)
     keep[rows] = False
     w, b = lstsq(data.x[keep], data.y[keep])
-    shown = metrics(at)
-    assert float(shown["W*"]) == pytest.approx(w, rel=1e-5)
-    assert float(shown["b*"]) == pytest.approx(b, rel=1e-5, abs=1e-9)
+    shown = results_of(at)["least squares"]
+    assert shown["W"] == pytest.approx(w, rel=1e-5)
+    assert shown["b"] == pytest.approx(b, rel=1e-5, abs=1e-9)
     assert_log(at, lrcore.as_dataset(data.x[keep], data.y[keep]), s)
     out_x, out_y = drawn(at, figures.LEFT_OUT_TRACE)
     np.testing.assert_array_equal(out_x, data.x[rows])

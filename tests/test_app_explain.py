@@ -15,6 +15,7 @@ import re
 import numpy as np
 import pytest
 import reference
+from page import figure_of, log_of
 from streamlit.testing.v1 import AppTest
 
 import explain_ui
@@ -55,7 +56,8 @@ def lstsq(data) -> tuple[float, float, float]:
 
 
 def spec_of(at: AppTest) -> dict:
-    return json.loads(at.get("plotly_chart")[0].proto.spec)
+    """The figure as drawn: the chart with the player's run put in."""
+    return figure_of(at)
 
 
 def query(at: AppTest) -> dict:
@@ -110,9 +112,8 @@ def test_limit_shown_is_lrcores_and_splits_converging_from_diverging_runs(optimi
     assert shown == pytest.approx(expected, rel=5e-4)
     below = open_page(s.replace(step_size=0.99 * shown))
     assert not below.exception and not below.error and not below.warning
-    log = below.dataframe[-1].value
-    assert log["loss"].iloc[-1] < 0.01 * log["loss"].iloc[0] or math.isclose(
-        log["loss"].iloc[-1], lstsq(data)[2], rel_tol=1e-3)
+    loss = log_of(below)[:, 3]
+    assert loss[-1] < 0.01 * loss[0] or math.isclose(loss[-1], lstsq(data)[2], rel_tol=1e-3)
     above = open_page(s.replace(step_size=1.01 * shown))
     assert not above.exception and len(above.error) == 1
     assert "diverged at epoch" in above.error[0].value
@@ -262,17 +263,20 @@ def latex(at: AppTest) -> list[str]:
     return [x.value.strip("$\n") for x in at.latex]
 
 
-def update_results(at: AppTest) -> list[float]:
-    """The last number of each written-out update (the new value of each parameter)."""
-    blocks = [x for x in latex(at) if x.startswith(r"\begin{aligned}")
-              and x not in explain_ui.RULE_TEX.values()]
-    out = []
-    for block in blocks:
-        number = re.search(r"&= \(?([-\d.e+]+(?:\\times 10\^\{-?\d+\})?)\)?\\end\{aligned\}",
-                           block).group(1)
-        mantissa, _, power = number.partition(r"\times 10^{")
-        out.append(float(mantissa) * 10 ** int(power.rstrip("}") or 0))
-    return out
+def component(at: AppTest, key: str) -> dict | None:
+    """The data of the custom component with this key (JSON or JSON bytes), None if absent."""
+    found = [c.proto for c in at.get("bidi_component") if c.proto.id.endswith(f"-{key}")]
+    if not found:
+        return None
+    return json.loads(found[0].json or found[0].bytes)
+
+
+def result(line: str) -> float:
+    """The number after a written-out update's last '=' (−1.5×10⁻⁸ and all)."""
+    text = line.rsplit(" = ", 1)[1].strip("()").replace("−", "-")
+    mantissa, _, power = text.partition("×10")
+    power = power.translate(str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789"))
+    return float(f"{mantissa}e{power}" if power else mantissa)
 
 
 MATH_CASES = {
@@ -284,28 +288,57 @@ MATH_CASES = {
 
 
 @pytest.mark.parametrize("case", MATH_CASES)
-def test_the_last_update_written_out_gives_the_plain_loops_next_state(case):
+def test_the_math_panel_gets_every_frames_update_for_the_players_run(case):
+    """Open, the panel keeps its formulas and sends the update at each of the player's frames
+    (tests/test_live_math.py checks every number); the last one ends at the plain loop's
+    last state, to the 10 digits printed."""
     s = MATH_CASES[case]
     at = open_page(s, math=True)
     assert not at.exception
     assert explain_ui.RULE_TEX[s.optimizer] in latex(at)
+    assert explain_ui.LOSS_TEX in latex(at)
+    math_data, player = component(at, "live_math"), component(at, "player")
+    assert math_data["run"] == player["id"]
+    assert len(math_data["frames"]) == len(player["names"]) == len(figures.frame_epochs(
+        s.iterations))
+    assert math_data["frames"][0][0] == "The update at epoch 0\u00a0→\u00a01, where the player is:"
+    heading, *lines = math_data["frames"][-1]
+    assert heading.startswith(f"The player is at the run's last epoch, {s.iterations:,}")
     data = data_of(s)
     rows, _ = reference.run(s.optimizer, data.x, data.y, step_size=s.step_size,
                             iterations=s.iterations, standardize=s.standardize)
+    names = ("u", "c") if s.standardize else ("W", "b")
+    shown = [result(line) for name in names for line in lines if line.startswith(name)]
     last = rows[-1]
     if s.standardize:  # u = W·s and c = b + W·m
         m, sd = float(np.mean(data.x)), float(np.std(data.x))
         expected = [last.w * sd, last.b + last.w * m]
     else:
         expected = [last.w, last.b]
-    np.testing.assert_allclose(update_results(at), expected, rtol=1e-8)
+    np.testing.assert_allclose(shown, expected, rtol=1e-9)
+
+
+def test_the_math_panel_follows_a_new_run_and_computes_only_when_open():
+    at = open_page(cfg.DEFAULTS.replace(iterations=200))
+    assert component(at, "live_math") is None  # closed: nothing computed, nothing sent
+    at.session_state["math"] = True
+    at.run()
+    first = component(at, "live_math")
+    [w for w in at.select_slider if w.key == "step_size"][0].set_value(0.0003)
+    at.run()
+    second = component(at, "live_math")
+    assert second["run"] == component(at, "player")["id"] != first["run"]
+    assert "0 − 0.0003 × " in second["frames"][0][1]
 
 
 def test_adams_first_step_is_the_step_size():
+    """adam's first step has m̂ = g and ŝ = g²: each parameter moves by η whatever g is."""
     s = cfg.DEFAULTS.replace(optimizer="adam", iterations=50, step_size=0.5)
     at = open_page(s, math=True)
     assert not at.exception
-    np.testing.assert_allclose(update_results(at), [0.5, 0.5], rtol=1e-6)
+    first = component(at, "live_math")["frames"][0]
+    assert first[1:] == ["W₁ = W₀ − η·m̂/(√ŝ + ε) = 0 − 0.5 × (−1) = 0.5",
+                         "b₁ = b₀ − η·m̂/(√ŝ + ε) = 0 − 0.5 × (−1) = 0.5"]
 
 
 # --- lessons ----------------------------------------------------------------------------------

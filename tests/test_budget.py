@@ -41,6 +41,7 @@ def test_the_worst_link_is_cut_to_a_few_seconds():
 def test_the_page_cuts_a_huge_link_and_says_why():
     """Through the page: a link asking for 10^6 epochs of one-point sgd on 2,000 points is
     trained only to the budget's epoch, and an info box says where it stopped and why."""
+    from page import log_of
     from streamlit.testing.v1 import AppTest
 
     link = cfg.DEFAULTS.replace(optimizer="sgd", batch_size=1, iterations=1_000_000, n=2000,
@@ -52,5 +53,5 @@ def test_the_page_cuts_a_huge_link_and_says_why():
     assert not at.exception
     cut, note = cfg.bounded(link, 2000)
     assert note and any(note == box.value for box in at.info)
-    log = at.dataframe[0].value.to_numpy(dtype=float)
+    log = log_of(at)
     assert log[-1, 0] == cut.iterations < link.iterations

@@ -1,0 +1,242 @@
+"""The views under the title: one Plotly chart (data and line | loss curve | landscape) and the
+player that animates each run in it.
+
+The chart is drawn once per data (figures.chart); a new run (a new step size, say) does not
+redraw it. The player receives the run (figures.run, encoded once per run and cached) and puts
+it into the chart in place, then plays it. Streamlit keeps a chart whose figure is unchanged as
+it is, so a slider move sends and draws only what changed.
+"""
+
+from __future__ import annotations
+
+import json
+
+import streamlit as st
+
+import data_ui
+import explain_ui
+import figures
+import lrcore
+import runs
+from lrcore import settings as cfg
+
+ALT = ("The data with the fitted line, the loss curve and the loss landscape with the path of "
+       "the run")
+CONFIG = {"displaylogo": False,
+          "toImageButtonOptions": {"format": "png", "filename": "gradient-descent", "scale": 2}}
+
+
+def views_ui(s: cfg.Settings, data: lrcore.Dataset, run: runs.Run,
+             source: data_ui.RunData) -> None:
+    """The chart and its player, the loss scale, the exclusion note and the text summary.
+    `data`: the points the run fits; `source`: every point, and which are left out."""
+    overlay, hold = explain_ui.overlay(data)  # a pinned run, faded, if any
+    spec = chart_spec(s.loss_scale, explain_ui.pinned_id(), source.key, _source=source,
+                      _overlay=overlay)
+    st.plotly_chart(figures.Prebuilt(spec), key="views", theme=None,  # its own neutral colours
+                    config=CONFIG, alt=ALT, **data_ui.selectable(source))
+    controls, scale = st.columns([5, 1], vertical_alignment="bottom")
+    with controls:
+        x = source.points.x
+        player(key="player", data=payload(run.id, s.loss_scale, _run=run, _data=data,
+                                          _hold=hold, _x_range=(x.min(), x.max())))
+    scale.segmented_control(explain_ui.label("loss_scale"), cfg.LOSS_SCALES, key="loss_scale",
+                            required=True)
+    data_ui.exclusion_ui(source)  # how many points are left out, and how to bring them back
+    explain_ui.summary_ui(data, run, lrcore.closed_form(data.x, data.y))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def chart_spec(loss_scale: str, pinned_id: str, data_key: str, *, _source: data_ui.RunData,
+               _overlay: list[dict]) -> dict:
+    """The chart for these points (data_key names them and what is left out) and this pinned
+    run: the same figure, and so the same chart on the page, for every run on them."""
+    return figures.chart(_source.points.x, _source.points.y, left_out=_source.left_out,
+                         truth=_source.truth, loss_scale=loss_scale, overlay=_overlay)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def payload(run_id: str, loss_scale: str, *, _run: runs.Run, _data: lrcore.Dataset, _hold: tuple,
+            _x_range: tuple[float, float]) -> bytes:
+    """What the player gets for the run `run_id` names: the run's traces, ranges and frames
+    (figures.run), as JSON once per run (the page passes it on as it is)."""
+    one_run = figures.run(_data.x, _data.y, _run.frames, _run.curve, loss_scale=loss_scale,
+                          run_id=run_id, hold=_hold, x_range=_x_range)
+    one_run.update(ms=figures.FRAME_MS, narrow=figures.narrow_layout())
+    return json.dumps(one_run, separators=(",", ":")).encode()
+
+
+# --- the player -------------------------------------------------------------------------------
+
+# The player: play/pause, step, a scrubber over every frame, speed and the numbers at the current
+# epoch, in HTML beside the chart. Its script puts each run into the chart (Plotly.update and
+# addFrames) and drives the frames (Plotly has no relative step, and its own slider and buttons
+# cost more to draw than the data); it plays each new run once, and stacks the views on a
+# phone-wide screen.
+PLAYER_HTML = """<div class="player">
+<div class="readout"></div>
+<div class="controls">
+<button class="play" title="Play or pause the run">▶ Play</button>
+<button data-go="first" title="First epoch" aria-label="First epoch">|◀</button>
+<button data-go="back" title="Step back one frame" aria-label="Step back">◀</button>
+<button data-go="forward" title="Step forward one frame" aria-label="Step forward">▶</button>
+<button data-go="last" title="Last epoch" aria-label="Last epoch">▶|</button>
+<input type="range" min="0" max="0" value="0" step="1" aria-label="Epoch">
+<select aria-label="Speed" title="Speed"><option value="0.25">¼×</option>
+<option value="0.5">½×</option><option value="1" selected>1×</option>
+<option value="2">2×</option><option value="4">4×</option></select>
+</div></div>"""
+PLAYER_CSS = """
+.player { font-family: var(--st-font); color: var(--st-text-color); }
+.readout { font-variant-numeric: tabular-nums; margin-bottom: 0.4rem; min-height: 1.5em; }
+.controls { display: flex; gap: 0.4rem; align-items: center; flex-wrap: wrap; }
+.controls input { flex: 1 1 12rem; accent-color: var(--st-primary-color); }
+button, select { font: inherit; padding: 0.25rem 0.7rem; cursor: pointer;
+  color: var(--st-text-color); background: var(--st-secondary-background-color);
+  border: 1px solid var(--st-border-color); border-radius: 0.5rem; }
+button:hover, button:focus-visible { border-color: var(--st-primary-color);
+  color: var(--st-primary-color); }
+button:focus-visible, select:focus-visible, input:focus-visible {
+  outline: 2px solid var(--st-primary-color); outline-offset: 2px; }
+.play { min-width: 6.5rem; }"""
+PLAYER_JS = """
+const TYPES = {f8: Float64Array, f4: Float32Array, i4: Int32Array};
+// {dtype, bdata} (base64) -> a typed array; anything else as it is
+const decode = (v) => {
+  if (!v || v.bdata === undefined) return v;
+  const text = atob(v.bdata), bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+  return new TYPES[v.dtype](bytes.buffer);
+};
+const xy = (t) => ({x: decode(t.x), y: decode(t.y)});
+
+// Put a run into the chart: its traces and ranges (one Plotly.update), then its frames.
+// One at a time for the whole page: a newer run waits for the one being put in.
+const putIn = (gd, run) => {
+  window.__lrQueue = (window.__lrQueue || Promise.resolve()).then(async () => {
+    const Plotly = window.Plotly, traces = run.traces.map(xy), layout = {};
+    for (const [name, value] of Object.entries(run.layout)) {  // "xaxis2.range", not xaxis2
+      if (value && typeof value === "object" && !Array.isArray(value)) {
+        for (const [key, inner] of Object.entries(value)) layout[`${name}.${key}`] = inner;
+      } else layout[name] = value;
+    }
+    // one frame that redraws only the run's traces (not the data) and moves the axes
+    await Plotly.animate(gd, [{data: traces, traces: run.indices, layout}],
+                         {mode: "immediate", frame: {duration: 0, redraw: false},
+                          transition: {duration: 0}}).catch(() => {});
+    // one by one from the last: deleteFrames sorts a list of indices as text (10 before 9)
+    for (let i = gd._transitionData._frames.length - 1; i >= 0; i--) Plotly.deleteFrames(gd, [i]);
+    await Plotly.addFrames(gd, run.frames.map((f) => ({...f, data: f.data.map(xy)})));
+    gd.__lrRun = run.id;
+  }).catch((e) => console.warn("player: could not put the run into the chart", e));
+  return window.__lrQueue;
+};
+
+export default function ({ parentElement, data: bytes }) {
+  const data = JSON.parse(new TextDecoder().decode(bytes));
+  const $ = (selector) => parentElement.querySelector(selector);
+  const root = $(".player"), play = $(".play"), scrub = $("input"), speed = $("select");
+  const readout = $(".readout"), last = data.names.length - 1;
+  let gd = null;
+  root.dataset.run = data.id;
+  const current = () => root.dataset.run === data.id;  // false once a newer run took over
+  const chart = () => [...document.querySelectorAll(".st-key-views .js-plotly-plot")]
+    .filter((el) => !el.closest("[data-stale='true']")).pop();
+  const options = (ms) => ({mode: "immediate", frame: {duration: ms, redraw: false},
+                            transition: {duration: 0}});
+  const animate = (el, frames, ms) =>  // a newer call interrupts it: that is no error here
+    window.Plotly.animate(el, frames, options(ms)).catch(() => {});
+  const show = (i) => {  // (the live math follows the "lr-frame" event)
+    scrub.value = i;
+    readout.textContent = data.readouts[i];
+    window.__lrFrame = {run: data.id, index: i, epoch: Number(data.names[i])};
+    window.dispatchEvent(new CustomEvent("lr-frame", {detail: window.__lrFrame}));
+  };
+  const playing = (on) => { play.textContent = on ? "❚❚ Pause" : "▶ Play";
+                            play.dataset.on = on ? "yes" : ""; };
+  const jump = (i) => {
+    if (!gd) return;
+    i = Math.max(0, Math.min(last, i));
+    playing(false);
+    animate(gd, [data.names[i]], 0);
+    show(i);
+  };
+  const start = () => {
+    if (!gd) return;
+    const from = Number(scrub.value) >= last ? 0 : Number(scrub.value) + 1;
+    playing(true);
+    animate(gd, data.names.slice(from), data.ms / Number(speed.value));
+  };
+  const stop = () => { if (gd) animate(gd, [null], 0); playing(false); };
+  play.onclick = () => (play.dataset.on ? stop() : start());
+  const steps = {first: () => 0, back: (i) => i - 1, forward: (i) => i + 1, last: () => last};
+  parentElement.querySelectorAll("[data-go]").forEach((button) => {
+    button.onclick = () => jump(steps[button.dataset.go](Number(scrub.value)));
+  });
+  scrub.max = last;
+  scrub.oninput = () => jump(Number(scrub.value));
+  speed.onchange = () => { if (play.dataset.on) start(); };
+  playing(false);
+  show(0);
+  const listen = (el) => {
+    if (el.__player) {
+      el.removeListener("plotly_animatingframe", el.__player.frame);
+      el.removeListener("plotly_animated", el.__player.done);
+    }
+    el.__player = {done: () => playing(false),  // (a frame drawn after a pause or jump: ignore)
+                   frame: (e) => { if (play.dataset.on) show(data.names.indexOf(e.name)); }};
+    el.on("plotly_animatingframe", el.__player.frame);
+    el.on("plotly_animated", el.__player.done);
+  };
+  // Plotly.animate (redraw: false) recomputes every trace but draws only the moving ones: the
+  // others lose the link to their drawing that a box or lasso selection needs (it would throw
+  // and select nothing), at every frame while a run plays. So link them to their drawing
+  // again as a drag starts and while it moves (a dozen traces: cheap), once for the page.
+  const relink = () => document.querySelectorAll(".st-key-views .js-plotly-plot")
+    .forEach((el) => {
+      const drawn = new Map();
+      el.querySelectorAll(".scatterlayer .trace").forEach((g) => {
+        const cd = g.__data__;
+        if (cd && cd[0] && cd[0].node3) drawn.set(cd[0].trace.uid, cd[0].node3);
+      });
+      (el.calcdata || []).forEach((cd) => {
+        if (!cd[0].node3 && drawn.has(cd[0].trace.uid)) cd[0].node3 = drawn.get(cd[0].trace.uid);
+      });
+    });
+  if (!window.__lrRelink) {
+    window.__lrRelink = true;
+    for (const type of ["mousedown", "touchstart"]) document.addEventListener(type, relink, true);
+    for (const type of ["mousemove", "touchmove"]) {
+      document.addEventListener(type, (e) => { if (e.buttons || e.touches) relink(); }, true);
+    }
+  }
+  let tries = 0, busy = false;
+  const attach = async () => {  // once the chart is drawn: put this run in, fit it, play it
+    if (!current() || busy) return;
+    const el = chart();
+    if (!(el && window.Plotly && el._fullLayout)) {
+      if (tries++ < 900) requestAnimationFrame(attach);
+      return;
+    }
+    busy = true;
+    if (el.__lrRun !== data.id) await putIn(el, data);
+    if (el.clientWidth < 640 && !el.__lrNarrow) {
+      el.__lrNarrow = true;
+      await window.Plotly.relayout(el, data.narrow).catch(() => {});
+    }
+    busy = false;
+    if (!current() || el.__lrRun !== data.id) return;
+    gd = el;
+    listen(el);
+    start();
+    root.dataset.playing = data.id;  // (tests wait for this before they press anything)
+  };
+  attach();
+  // Streamlit draws a new chart when the data changes (and this player then gets a new run),
+  // but also, rarely, for its own reasons: put the run into whichever chart is showing.
+  const watch = setInterval(() => {
+    if (!current()) clearInterval(watch);
+    else if (gd && chart() !== gd && !busy) { gd = null; tries = 0; attach(); }
+  }, 250);
+}"""
+player = st.components.v2.component("lr_player", html=PLAYER_HTML, css=PLAYER_CSS, js=PLAYER_JS)
