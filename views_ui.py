@@ -110,20 +110,22 @@ const decode = (v) => {
 };
 const xy = (t) => ({x: decode(t.x), y: decode(t.y)});
 
-// Put a run into the chart: its traces and ranges (one Plotly.update), then its frames.
+// Put a run into the chart: its traces and ranges (one Plotly.update: a redraw-free animation
+// frame would be cheaper, but then the loss curve was sometimes left undrawn), then its frames.
 // One at a time for the whole page: a newer run waits for the one being put in.
 const putIn = (gd, run) => {
   window.__lrQueue = (window.__lrQueue || Promise.resolve()).then(async () => {
+    if (gd.__lrRun === run.id) return;  // (put in while this call waited its turn)
+    gd.__lrRun = null;  // not ready until its frames are in
     const Plotly = window.Plotly, traces = run.traces.map(xy), layout = {};
     for (const [name, value] of Object.entries(run.layout)) {  // "xaxis2.range", not xaxis2
       if (value && typeof value === "object" && !Array.isArray(value)) {
         for (const [key, inner] of Object.entries(value)) layout[`${name}.${key}`] = inner;
       } else layout[name] = value;
     }
-    // one frame that redraws only the run's traces (not the data) and moves the axes
-    await Plotly.animate(gd, [{data: traces, traces: run.indices, layout}],
-                         {mode: "immediate", frame: {duration: 0, redraw: false},
-                          transition: {duration: 0}}).catch(() => {});
+    await Plotly.animate(gd, [null], {mode: "immediate"}).catch(() => {});  // stop a run playing
+    await Plotly.update(gd, {x: traces.map((t) => t.x), y: traces.map((t) => t.y)},
+                        layout, run.indices);
     // one by one from the last: deleteFrames sorts a list of indices as text (10 before 9)
     for (let i = gd._transitionData._frames.length - 1; i >= 0; i--) Plotly.deleteFrames(gd, [i]);
     await Plotly.addFrames(gd, run.frames.map((f) => ({...f, data: f.data.map(xy)})));
@@ -153,7 +155,8 @@ export default function ({ parentElement, data: bytes }) {
     window.dispatchEvent(new CustomEvent("lr-frame", {detail: window.__lrFrame}));
   };
   const playing = (on) => { play.textContent = on ? "❚❚ Pause" : "▶ Play";
-                            play.dataset.on = on ? "yes" : ""; };
+                            play.dataset.on = on ? "yes" : "";
+                            window.__lrPlaying = on ? data.id : null; };
   const jump = (i) => {
     if (!gd) return;
     i = Math.max(0, Math.min(last, i));
@@ -176,8 +179,12 @@ export default function ({ parentElement, data: bytes }) {
   scrub.max = last;
   scrub.oninput = () => jump(Number(scrub.value));
   speed.onchange = () => { if (play.dataset.on) start(); };
+  // A rerun that keeps the run (an expander opened, a run pinned) keeps the player where it
+  // was; a new run starts from its first epoch and plays once.
+  const seen = window.__lrFrame && window.__lrFrame.run === data.id ? window.__lrFrame : null;
+  const wasPlaying = window.__lrPlaying === data.id;
   playing(false);
-  show(0);
+  show(seen ? seen.index : 0);
   const listen = (el) => {
     if (el.__player) {
       el.removeListener("plotly_animatingframe", el.__player.frame);
@@ -228,15 +235,23 @@ export default function ({ parentElement, data: bytes }) {
     if (!current() || el.__lrRun !== data.id) return;
     gd = el;
     listen(el);
-    start();
+    if (!seen || wasPlaying) start();
+    else jump(seen.index);
     root.dataset.playing = data.id;  // (tests wait for this before they press anything)
   };
   attach();
   // Streamlit draws a new chart when the data changes (and this player then gets a new run),
   // but also, rarely, for its own reasons: put the run into whichever chart is showing.
+  // So does Plotly when Streamlit hands it the figure again (a resize): it may drop frames.
   const watch = setInterval(() => {
     if (!current()) clearInterval(watch);
-    else if (gd && chart() !== gd && !busy) { gd = null; tries = 0; attach(); }
+    else if (gd && !busy && (chart() !== gd ||
+             gd._transitionData._frames.length !== data.names.length)) {
+      gd.__lrRun = null;
+      gd = null;
+      tries = 0;
+      attach();
+    }
   }, 250);
 }"""
 player = st.components.v2.component("lr_player", html=PLAYER_HTML, css=PLAYER_CSS, js=PLAYER_JS)

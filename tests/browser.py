@@ -34,15 +34,18 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 # The live chart (not a stale one left in the DOM during a rerun) and what it draws.
 LIVE_CHART = ('[...document.querySelectorAll("[data-testid=stPlotlyChart] .js-plotly-plot")]'
               '.filter(el => !el.closest("[data-stale=true]")).pop()')
-# Ready: the chart is drawn with its frames (layout.meta names the run it shows).
+# Ready: the player has put a run into the chart, frames and all (layout.meta names the run
+# shown; gd.__lrRun the run whose frames are in).
 CHART_READY = (f"(() => {{ const gd = {LIVE_CHART}; return !!(gd && gd._fullData && "
-               f"gd._transitionData && gd._transitionData._frames.length > 0); }})()")
+               f"gd.__lrRun && gd.__lrRun === gd._fullLayout.meta && "
+               f"gd._transitionData._frames.length > 0); }})()")
 CHART_STATE = f"""(() => {{
   const gd = {LIVE_CHART};
   if (!gd || !gd._fullData) return null;
   const slider = gd._fullLayout.sliders && gd._fullLayout.sliders[0];
   return {{
     meta: gd._fullLayout.meta ?? null,
+    ready: !!gd.__lrRun && gd.__lrRun === gd._fullLayout.meta,
     title: gd._fullLayout.title ? gd._fullLayout.title.text : null,
     frames: gd._transitionData ? gd._transitionData._frames.length : 0,
     active: slider ? slider.active : null,
@@ -134,6 +137,34 @@ def wait_for_chart(page, timeout: float = 30_000) -> dict:
 
 def wait_for_change(page, before: dict, key: str = "meta", timeout: float = 30_000) -> dict:
     """Wait until the live chart's `key` (meta: the run it shows) differs from `before`'s."""
-    expr = f"(old) => {{ const s = {CHART_STATE}; return s && JSON.stringify(s.{key}) !== old; }}"
+    expr = (f"(old) => {{ const s = {CHART_STATE}; "
+            f"return s && s.ready && JSON.stringify(s.{key}) !== old; }}")
     page.wait_for_function(expr, arg=json.dumps(before[key]), timeout=timeout)
     return page.evaluate(CHART_STATE)
+
+
+# The result table under the views: row name (before any comma) -> column -> the number shown.
+RESULTS = """(() => {
+  const table = [...document.querySelectorAll("[data-testid=stMarkdown] table")].find((t) =>
+    [...t.querySelectorAll("th")].map((th) => th.innerText.trim()).join("|") === "|W|b|loss|dW|db");
+  if (!table) return null;
+  const names = ["W", "b", "loss", "dW", "db"];
+  return Object.fromEntries([...table.querySelectorAll("tbody tr")].map((tr) => {
+    const [name, ...cells] = [...tr.querySelectorAll("td")].map((td) => td.innerText.trim());
+    return [name.split(",")[0], Object.fromEntries(cells.map((c, i) => [names[i], c]))];
+  }));
+})()"""
+
+
+def settled(page, timeout: float = 30_000) -> None:
+    """Wait until the script has finished its run and nothing on the page is stale."""
+    page.wait_for_function("(() => { const app = document.querySelector('[data-testid=stApp]');"
+                           " return app && app.dataset.testScriptState === 'notRunning' && "
+                           "!document.querySelector('[data-stale=true]'); })()", timeout=timeout)
+
+
+def results(page, timeout: float = 30_000) -> dict:
+    """The result table as shown (texts), once the run has finished."""
+    settled(page, timeout)
+    page.wait_for_function(f"{RESULTS} !== null", timeout=timeout)
+    return page.evaluate(RESULTS)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from browser import CHART_STATE, LIVE_CHART, LONG, wait_for_change
+from browser import CHART_STATE, LIVE_CHART, LONG, results, wait_for_change
 from browser import wait_for_chart as chart_ready
 from playwright.sync_api import expect
 
@@ -54,9 +54,9 @@ def trace(state: dict, name_start: str) -> dict:
     return next(t for t in state["traces"] if str(t["name"]).startswith(name_start))
 
 
-def metric(page, label: str) -> float:
-    box = page.locator("[data-testid=stMetric]").filter(has_text=label).first
-    return float(box.locator("[data-testid=stMetricValue]").inner_text().replace(",", ""))
+def least_squares_w(page) -> float:
+    """W of the least-squares answer, as the result table shows it."""
+    return float(results(page)["least squares"]["W"].replace("−", "-"))
 
 
 def drag_box(page, corner: tuple[float, float], other: tuple[float, float]) -> None:
@@ -91,7 +91,7 @@ def test_an_uploaded_file_is_drawn_fitted_and_put_in_the_link(page, url):
     sidebar = page.locator("[data-testid=stSidebar]")
     expect(sidebar).to_contain_text("8 points from scores.csv")
     w = lrcore.closed_form(expected.x, expected.y).w
-    assert metric(page, "W*") == pytest.approx(w, rel=1e-5)
+    assert least_squares_w(page) == pytest.approx(w, rel=1e-5)
     page.screenshot(path=SHOTS / "uploaded.png", full_page=True)
     assert page.locator(ERRORS).count() == 0 and page.errors == []
 
@@ -99,7 +99,7 @@ def test_an_uploaded_file_is_drawn_fitted_and_put_in_the_link(page, url):
 def test_a_box_leaves_points_out_and_a_second_box_brings_them_back(page, url):
     data = lrcore.load_builtin("anscombe_3")  # the outlier is row 2: (13, 12.74)
     before = open_page(page, url, "?dataset=anscombe_3")
-    w_all = metric(page, "W*")
+    w_all = least_squares_w(page)
     drag_box(page, (12.5, 13.0), (13.5, 12.4))
     out = wait_for_change(page, before, timeout=LONG)
     assert trace(out, "left out")["x"] == [13.0] and trace(out, "left out")["y"] == [12.74]
@@ -109,7 +109,7 @@ def test_a_box_leaves_points_out_and_a_second_box_brings_them_back(page, url):
     (w, _), *_ = np.linalg.lstsq(np.column_stack([data.x[keep], np.ones(10)]), data.y[keep],
                                  rcond=None)
     expect(page.get_by_text("1 of 11 points are left out")).to_be_visible()
-    assert metric(page, "W*") == pytest.approx(w, rel=1e-5) and metric(page, "W*") != w_all
+    assert least_squares_w(page) == pytest.approx(w, rel=1e-5) and least_squares_w(page) != w_all
     legend = page.evaluate(f"[...{LIVE_CHART}.querySelectorAll('.legendtext')]"
                            ".map((t) => t.textContent)")
     assert "left out (1)" in legend
@@ -118,7 +118,7 @@ def test_a_box_leaves_points_out_and_a_second_box_brings_them_back(page, url):
     back = wait_for_change(page, out, timeout=LONG)
     assert trace(back, "left out")["x"] == [None] and len(trace(back, "data")["x"]) == 11
     page.wait_for_function("!location.search.includes('exclude=')")
-    assert metric(page, "W*") == w_all
+    assert least_squares_w(page) == w_all
     assert page.locator(ERRORS).count() == 0 and page.errors == []
 
 
