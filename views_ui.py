@@ -170,7 +170,10 @@ export default function ({ parentElement, data: bytes }) {
     playing(true);
     animate(gd, data.names.slice(from), data.ms / Number(speed.value));
   };
-  const stop = () => { if (gd) animate(gd, [null], 0); playing(false); };
+  const stop = () => {  // (not playing first: stopping may announce a frame; it stays as shown)
+    playing(false);
+    if (gd) animate(gd, [null], 0);
+  };
   play.onclick = () => (play.dataset.on ? stop() : start());
   const steps = {first: () => 0, back: (i) => i - 1, forward: (i) => i + 1, last: () => last};
   parentElement.querySelectorAll("[data-go]").forEach((button) => {
