@@ -15,7 +15,7 @@ import re
 import numpy as np
 import pytest
 import reference
-from page import figure_of, log_of
+from page import component_of, figure_of, log_of
 from streamlit.testing.v1 import AppTest
 
 import explain_ui
@@ -263,14 +263,6 @@ def latex(at: AppTest) -> list[str]:
     return [x.value.strip("$\n") for x in at.latex]
 
 
-def component(at: AppTest, key: str) -> dict | None:
-    """The data of the custom component with this key (JSON or JSON bytes), None if absent."""
-    found = [c.proto for c in at.get("bidi_component") if c.proto.id.endswith(f"-{key}")]
-    if not found:
-        return None
-    return json.loads(found[0].json or found[0].bytes)
-
-
 def result(line: str) -> float:
     """The number after a written-out update's last '=' (−1.5×10⁻⁸ and all)."""
     text = line.rsplit(" = ", 1)[1].strip("()").replace("−", "-")
@@ -297,7 +289,7 @@ def test_the_math_panel_gets_every_frames_update_for_the_players_run(case):
     assert not at.exception
     assert explain_ui.RULE_TEX[s.optimizer] in latex(at)
     assert explain_ui.LOSS_TEX in latex(at)
-    math_data, player = component(at, "live_math"), component(at, "player")
+    math_data, player = component_of(at, "live_math"), component_of(at, "player")
     assert math_data["run"] == player["id"]
     assert len(math_data["frames"]) == len(player["names"]) == len(figures.frame_epochs(
         s.iterations))
@@ -320,14 +312,14 @@ def test_the_math_panel_gets_every_frames_update_for_the_players_run(case):
 
 def test_the_math_panel_follows_a_new_run_and_computes_only_when_open():
     at = open_page(cfg.DEFAULTS.replace(iterations=200))
-    assert component(at, "live_math") is None  # closed: nothing computed, nothing sent
+    assert component_of(at, "live_math") is None  # closed: nothing computed, nothing sent
     at.session_state["math"] = True
     at.run()
-    first = component(at, "live_math")
+    first = component_of(at, "live_math")
     [w for w in at.select_slider if w.key == "step_size"][0].set_value(0.0003)
     at.run()
-    second = component(at, "live_math")
-    assert second["run"] == component(at, "player")["id"] != first["run"]
+    second = component_of(at, "live_math")
+    assert second["run"] == component_of(at, "player")["id"] != first["run"]
     assert "0 − 0.0003 × " in second["frames"][0][1]
 
 
@@ -336,7 +328,7 @@ def test_adams_first_step_is_the_step_size():
     s = cfg.DEFAULTS.replace(optimizer="adam", iterations=50, step_size=0.5)
     at = open_page(s, math=True)
     assert not at.exception
-    first = component(at, "live_math")["frames"][0]
+    first = component_of(at, "live_math")["frames"][0]
     assert first[1:] == ["W₁ = W₀ − η·m̂/(√ŝ + ε) = 0 − 0.5 × (−1) = 0.5",
                          "b₁ = b₀ − η·m̂/(√ŝ + ε) = 0 − 0.5 × (−1) = 0.5"]
 
