@@ -4,6 +4,7 @@ go to /tmp/data-shots for a person to look at."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -60,7 +61,12 @@ def least_squares_w(page) -> float:
 
 
 def drag_box(page, corner: tuple[float, float], other: tuple[float, float]) -> None:
-    """Drag a selection box on the data view between two points given in data units."""
+    """Drag a selection box on the data view between two points given in data units, with the
+    run paused (a drag while the run plays is not what this test is about)."""
+    button = page.locator(PLAYER + " .play")
+    if "Pause" in button.inner_text():
+        button.click()
+    expect(button).to_have_text(re.compile("Play"))
     start, end = page.evaluate(TO_PAGE, corner), page.evaluate(TO_PAGE, other)
     page.mouse.move(*start)
     page.mouse.down()
