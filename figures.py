@@ -9,8 +9,9 @@ contours and path, the axis ranges, and one frame per reported epoch, named by i
 player puts a run into the chart in place (Plotly.update and addFrames: the figure as drawn is
 then combine(chart, run)) and drives its frames with Plotly.animate (play, pause, step, a
 scrubber), showing readout() of each; only what moves travels in the frames. A new run so
-redraws nothing it does not change, and the chart is never remounted for it. Nothing here
-draws a slider, buttons or text in Plotly: they cost more to draw than the data.
+sends only the run, and the chart is never remounted for it (Plotly.update still redraws it
+whole). Nothing here draws a slider, buttons or text in Plotly: they cost more to draw than
+the data.
 
 The loss is a quadratic in (W, b), so its contours are ellipses around the optimum:
 loss − loss* = ½·eᵀHe for e = (W − W*, b − b*), H = [[mean x², mean x], [mean x, 1]]. They are

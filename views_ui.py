@@ -1,10 +1,11 @@
 """The views under the title: one Plotly chart (data and line | loss curve | landscape) and the
 player that animates each run in it.
 
-The chart is drawn once per data (figures.chart); a new run (a new step size, say) does not
-redraw it. The player receives the run (figures.run, encoded once per run and cached) and puts
-it into the chart in place, then plays it. Streamlit keeps a chart whose figure is unchanged as
-it is, so a slider move sends and draws only what changed.
+The chart's figure is sent once per data (figures.chart); a new run (a new step size, say)
+does not send it again. The player receives the run (figures.run, encoded once per run and
+cached) and puts it into the chart in place, then plays it. Streamlit keeps a chart whose
+figure is unchanged as it is, so a slider move sends only the run, and the chart is not
+remounted.
 """
 
 from __future__ import annotations
