@@ -155,6 +155,7 @@ export default function ({ parentElement, data: bytes }) {
     window.__lrFrame = {run: data.id, index: i, epoch: Number(data.names[i])};
     window.dispatchEvent(new CustomEvent("lr-frame", {detail: window.__lrFrame}));
   };
+  let held = false;  // paused while the page reruns (see hold below)
   const playing = (on) => { play.textContent = on ? "❚❚ Pause" : "▶ Play";
                             play.dataset.on = on ? "yes" : "";
                             window.__lrPlaying = on ? data.id : null; };
@@ -194,7 +195,8 @@ export default function ({ parentElement, data: bytes }) {
       el.removeListener("plotly_animatingframe", el.__player.frame);
       el.removeListener("plotly_animated", el.__player.done);
     }
-    el.__player = {done: () => playing(false),  // (a frame drawn after a pause or jump: ignore)
+    el.__player = {done: () => { if (!held) playing(false); },  // (held: it plays on)
+                   // (a frame drawn after a pause or jump: ignore)
                    frame: (e) => { if (play.dataset.on) show(data.names.indexOf(e.name)); }};
     el.on("plotly_animatingframe", el.__player.frame);
     el.on("plotly_animated", el.__player.done);
@@ -239,10 +241,32 @@ export default function ({ parentElement, data: bytes }) {
     if (!current() || el.__lrRun !== data.id) return;
     gd = el;
     listen(el);
+    // the new run is painted before its first frame is drawn
+    await new Promise((done) => requestAnimationFrame(() => setTimeout(done)));
+    if (!current()) return;
     if (!seen || wasPlaying) start();
     else jump(seen.index);
     root.dataset.playing = data.id;  // (tests wait for this before they press anything)
   };
+  // While the page reruns, a run playing holds still: its frames would take the browser's one
+  // thread from the page being redrawn (on a slow machine, most of it). A rerun that keeps the
+  // run plays it on, from the new player (wasPlaying) or, if Streamlit did not call one, here.
+  window.__lrHold = (rerunning) => {
+    if (!current() || !gd) return;
+    if (rerunning && play.dataset.on && !held) {
+      held = true;
+      animate(gd, [null], 0);
+    } else if (!rerunning && held) {
+      held = false;
+      if (play.dataset.on) start();
+    }
+  };
+  const app = document.querySelector("[data-testid='stApp']");
+  if (app && !window.__lrHeld) {
+    window.__lrHeld = new MutationObserver(() =>
+      window.__lrHold(app.dataset.testScriptState === "running"));
+    window.__lrHeld.observe(app, {attributes: true, attributeFilter: ["data-test-script-state"]});
+  }
   attach();
   // Streamlit draws a new chart when the data changes (and this player then gets a new run),
   // but also, rarely, for its own reasons: put the run into whichever chart is showing.

@@ -12,6 +12,10 @@ and prints p50/p95/max of the whole and of each part:
     client   key press -> rerun request sent (the slider's own handling)
     server   request sent -> chart message received (script run up to the chart, and the wire)
     render   chart message received -> chart drawn (parse, React, Plotly)
+
+and, for scale, two floors measured in the same run: Streamlit alone (a page with one slider and
+one component: key press -> the component gets the new value) and one Plotly redraw of the
+chart as the player does it for a new run (Plotly.update), with and without the data's points.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -82,6 +87,70 @@ def press_once(page, slider) -> dict:
             "render": drawn - chart_at, "bytes": chart_bytes}
 
 
+# The floor: a page with one slider and one component that notes when it gets each value.
+BARE = '''
+import streamlit as st
+JS = """export default function ({ data }) {
+  (window.__got = window.__got || []).push([performance.now(), data.value]);
+}"""
+got = st.components.v2.component("got", js=JS, html="<div></div>")
+value = st.select_slider("Step size", [m * 10.0**e for e in range(-6, 0) for m in (1, 2, 5)],
+                         value=5e-4)
+got(key="got", data={"value": value})
+'''
+KEYS = ("document.addEventListener('keydown', "
+        "() => (window.__keys ||= []).push(performance.now()), true);")
+
+
+def bare_streamlit(browser, presses: int) -> list[float]:
+    """Key press -> a component gets the new value, on a page with nothing else (ms)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "bare.py"
+        script.write_text(BARE)
+        with serve(str(script)) as url:
+            page = browser.new_page()
+            page.add_init_script(KEYS)
+            page.goto(url)
+            page.wait_for_function("window.__got && window.__got.length > 0", timeout=60_000)
+            slider = page.get_by_role("slider", name="Step size")
+            slider.focus()
+            out = []
+            for i in range(presses):
+                seen = page.evaluate("window.__got.length")
+                slider.press("ArrowLeft" if (i // 8) % 2 == 0 else "ArrowRight")  # 8 stops
+                page.wait_for_function(f"window.__got.length > {seen}", timeout=60_000)
+                out.append(page.evaluate("window.__got.at(-1)[0] - window.__keys.at(-1)"))
+                time.sleep(0.1)
+            page.close()
+    return out
+
+
+# One redraw of the chart as the player puts a run in (the run's own traces and ranges again,
+# so nothing else changes): the median of 10, then the same with the data's points hidden.
+REDRAW = f"""async () => {{
+  const gd = {LIVE_CHART}, P = window.Plotly;
+  const run = gd._fullData.filter((t) => t.index >= 4).map((t) => t.index);
+  const median = async () => {{
+    const times = [];
+    for (let i = 0; i < 12; i++) {{
+      const t0 = performance.now();
+      await P.update(gd, {{x: run.map((j) => gd.data[j].x.slice()),
+                           y: run.map((j) => gd.data[j].y.slice())}},
+                     {{"yaxis2.range": gd.layout.yaxis2.range.slice(), meta: gd.layout.meta}},
+                     run);
+      times.push(performance.now() - t0);
+    }}
+    return times.slice(2).sort((a, b) => a - b)[5];
+  }};
+  await P.animate(gd, [null], {{mode: "immediate"}});
+  const all = await median();
+  await P.restyle(gd, {{visible: false}}, [0]);
+  const hidden = await median();
+  await P.restyle(gd, {{visible: true}}, [0]);
+  return [all, hidden];
+}}"""
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -110,7 +179,13 @@ def main(argv=None) -> int:
         for _ in range(presses):
             runs.append(press_once(page, slider))
             time.sleep(args.gap)
+        redraw = page.evaluate(REDRAW)
+        bare = bare_streamlit(browser, presses)
     report(runs, cold, warm, args.slider)
+    print(f"\nFor scale (p50, ms):\n  Streamlit alone, key press -> a component gets the new "
+          f"value: {statistics.median(bare):.0f}")
+    print(f"  one Plotly redraw of this chart: {redraw[0]:.0f} "
+          f"({redraw[0] - redraw[1]:.0f} of it the data's 1,000 points)")
     return 0
 
 

@@ -3,10 +3,12 @@ Chromium driven by Playwright. Every wait is on a change in the page, with gener
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 import pytest
 from browser import CHART_STATE, LIVE_CHART, LONG, results, wait_for_change, wait_for_chart
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
@@ -132,3 +134,40 @@ def test_a_copied_link_shows_the_same_numbers(browser, page, url):
         assert other.url == link
     finally:
         other.close()
+
+
+# What happens around a rerun: each frame Plotly draws, with the page's script state then, and
+# each change of that state with the frames Plotly has left to play (observed after the
+# player's own observer of the same change).
+HELD = """(() => {
+  const app = document.querySelector("[data-testid='stApp']");
+  const gd = CHART, log = window.__held = {frames: [], states: []};
+  gd.on("plotly_animatingframe", (e) => log.frames.push([e.name, app.dataset.testScriptState]));
+  new MutationObserver(() => log.states.push([app.dataset.testScriptState,
+                                              gd._transitionData._frameQueue.length]))
+    .observe(app, {attributes: true, attributeFilter: ["data-test-script-state"]});
+})()"""
+
+
+def test_a_rerun_holds_the_run_still_and_it_plays_on_from_where_it_was(page, url):
+    """Opening a panel reruns the page but keeps the run: while the page reruns, the run holds
+    still (its frames would take the browser's time from the page), then it plays on."""
+    open_page(page, url)
+    page.evaluate(HELD.replace("CHART", LIVE_CHART))
+    expect(page.locator(PLAYER + " input[type=range]")).not_to_have_value(re.compile(r"^[0-9]$"))
+    before = scrubber(page)
+    for _ in range(8):  # a rerun quicker than a render never shows as running: open, close...
+        page.get_by_text("Why this run behaves as it does").click()  # a rerun: the same run
+        with contextlib.suppress(PlaywrightTimeout):
+            page.wait_for_function("window.__held.states.length > 1 && "
+                                   "window.__held.states.at(-1)[0] === 'notRunning'",
+                                   timeout=3_000)
+            break
+    expect(page.locator(PLAYER + " input[type=range]")).not_to_have_value(str(before),
+                                                                         timeout=LONG)
+    log = page.evaluate("window.__held")
+    running = [left for state, left in log["states"] if state == "running"]
+    assert running and all(left == 0 for left in running), log["states"]  # held at once
+    during = [name for name, state in log["frames"] if state == "running"]
+    assert len(during) <= 1, f"frames drawn while the page reran: {during}"
+    assert scrubber(page) > before and "Pause" in page.locator(PLAYER + " .play").inner_text()
