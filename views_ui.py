@@ -110,6 +110,7 @@ const decode = (v) => {
   return new TYPES[v.dtype](bytes.buffer);
 };
 const xy = (t) => ({x: decode(t.x), y: decode(t.y)});
+const MOVES_FOCUS = new Set(["Tab", "Shift", "Control", "Alt", "Meta", "Escape"]);
 
 // Put a run into the chart: its traces and ranges (one Plotly.update: a redraw-free animation
 // frame would be cheaper, but then the loss curve was sometimes left undrawn), then its frames.
@@ -266,6 +267,18 @@ export default function ({ parentElement, data: bytes }) {
     window.__lrHeld = new MutationObserver(() =>
       window.__lrHold(app.dataset.testScriptState === "running"));
     window.__lrHeld.observe(app, {attributes: true, attributeFilter: ["data-test-script-state"]});
+    // A key or a press on a sidebar control most likely starts a rerun, which the page shows
+    // only once the server answers: hold already, and play on if no rerun came.
+    let undo = null;
+    const touched = (e) => {
+      if (!e.target.closest?.("[data-testid='stSidebar']") || MOVES_FOCUS.has(e.key)) return;
+      window.__lrHold(true);
+      clearTimeout(undo);
+      undo = setTimeout(() => app.dataset.testScriptState === "running" ||
+                              window.__lrHold(false), 1000);
+    };
+    document.addEventListener("keydown", touched, true);
+    document.addEventListener("pointerdown", touched, true);
   }
   attach();
   // Streamlit draws a new chart when the data changes (and this player then gets a new run),

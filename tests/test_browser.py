@@ -171,3 +171,19 @@ def test_a_rerun_holds_the_run_still_and_it_plays_on_from_where_it_was(page, url
     during = [name for name, state in log["frames"] if state == "running"]
     assert len(during) <= 1, f"frames drawn while the page reran: {during}"
     assert scrubber(page) > before and "Pause" in page.locator(PLAYER + " .play").inner_text()
+
+
+def test_touching_a_sidebar_control_holds_the_run_and_it_plays_on_if_no_rerun_came(page, url):
+    """A key or a press in the sidebar most likely starts a rerun: the run holds at once (the
+    page says it reruns only when the server answers), and plays on when none came."""
+    open_page(page, url)
+    expect(page.locator(PLAYER + " input[type=range]")).not_to_have_value(re.compile(r"^[0-9]$"))
+    left = f"{LIVE_CHART}._transitionData._frameQueue.length"
+    assert page.evaluate(left) > 0  # playing
+    page.get_by_role("heading", name="Training", exact=True).click()  # sidebar; no rerun
+    assert page.evaluate(left) == 0  # held
+    held_at = scrubber(page)
+    page.wait_for_timeout(500)
+    assert scrubber(page) == held_at
+    expect(page.locator(PLAYER + " input[type=range]")).not_to_have_value(str(held_at))
+    assert "Pause" in page.locator(PLAYER + " .play").inner_text()
