@@ -48,6 +48,7 @@ TEXT = "#808495"  # axis text, and the axes and grid below: mid-grey on light an
 GRID = "rgba(128,128,128,0.2)"
 LEFT_OUT = "#9a9a9a"  # points left out of the fit: hollow, grey
 MOVING = 4  # traces every frame replaces: the last four (line, loss marker, path, point)
+PATH_AT = 2  # the path's place among them: a frame's path is the first points of the run's "path"
 DATA_TRACE, LEFT_OUT_TRACE = 0, 1  # the points fitted, and those left out (both selectable)
 RUN_TRACES = 4  # the run's traces start here: after the data (2) and the two reference lines
 TRACES = 12  # in all: 2 data, 2 reference lines, curve, lowest loss, contours, optimum, 4 moving
@@ -112,21 +113,24 @@ def run(x, y, frames: Sequence, curve: Sequence, *, loss_scale: str = "log",
     """One run, to put into a base() chart: `frames` (lrcore States at the frame epochs, the
     first at epoch 0) and `curve` (States for the loss curve). Returns the values of the run's
     traces ("traces", at "indices"), the axis ranges and meta ("layout"), the Plotly frames,
-    and for the player the frames' "names" and "readouts". The ranges also hold the States
-    in `hold` (a pinned run's frames). The fitted line spans `x_range` (default: x's)."""
+    and for the player the frames' "names" and "readouts". A frame's path, the frames' (W, b)
+    up to it, is not in the frame: it is the first points of "path", sent once (frame_data()).
+    The ranges also hold the States in `hold` (a pinned run's frames). The fitted line spans
+    `x_range` (default: x's)."""
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     mom = moments(x, y)
     window = loss_window([*frames, *hold], mom.fit)
     x_lo, x_hi = map(float, x_range or (x.min(), x.max()))
     ws, bs = np.array([s.w for s in frames]), np.array([s.b for s in frames])
-    moving = [_moving(s, ws[:i + 1], bs[:i + 1], x_lo, x_hi) for i, s in enumerate(frames)]
+    path = {"x": typed(ws, "f4"), "y": typed(bs, "f4")}
+    moving = [_moving(s, x_lo, x_hi) for s in frames]
     epochs = np.array([s.epoch for s in curve if s.epoch > 0])
     losses = np.array([s.loss for s in curve if s.epoch > 0])
     top = max(int(epochs.max(initial=1)), *(s.epoch for s in hold), 2)
     curve_xy = {"x": typed(epochs, "i4"), "y": typed(losses)}
     floor_xy = {"x": [1, top], "y": [mom.fit.loss, mom.fit.loss]}
     contours, optimum = _landscape_xy(mom, window)
-    traces = [curve_xy, floor_xy, contours, optimum, *moving[0]]
+    traces = [curve_xy, floor_xy, contours, optimum, *_with_path(moving[0], path, 1)]
     return {
         "id": run_id,
         "indices": list(range(RUN_TRACES, RUN_TRACES + len(traces))),
@@ -136,11 +140,32 @@ def run(x, y, frames: Sequence, curve: Sequence, *, loss_scale: str = "log",
                    "yaxis2": {"range": _loss_range(losses, [*frames, *hold], mom.fit.loss,
                                                     loss_scale)},
                    "xaxis3": {"range": list(window[0])}, "yaxis3": {"range": list(window[1])}},
+        "path": path,
         "frames": [{"name": str(s.epoch), "traces": FRAME_INDICES, "data": m}
                    for s, m in zip(frames, moving, strict=True)],
         "names": [str(s.epoch) for s in frames],
         "readouts": [readout(s) for s in frames],
     }
+
+
+def frame_data(one_run: dict, i: int) -> list[dict]:
+    """The values frame i of a run() gives the moving traces, its path included: what the
+    player makes of it (PLAYER_JS in views_ui.py)."""
+    return _with_path(one_run["frames"][i]["data"], one_run["path"], i + 1)
+
+
+def _with_path(moving: list[dict], path: dict, n: int) -> list[dict]:
+    """The moving traces but the path, with the path's first n points put in their place."""
+    out = list(moving)
+    out.insert(PATH_AT, {axis: _prefix(path[axis], n) for axis in ("x", "y")})
+    return out
+
+
+def _prefix(values: dict, n: int) -> dict:
+    """The first n values of a typed() array."""
+    size = np.dtype(values["dtype"]).itemsize
+    return {"dtype": values["dtype"],
+            "bdata": base64.b64encode(base64.b64decode(values["bdata"])[:n * size]).decode()}
 
 
 def combine(chart: dict, one_run: dict) -> dict:
@@ -151,7 +176,8 @@ def combine(chart: dict, one_run: dict) -> dict:
     layout = dict(chart["layout"], meta=one_run["layout"]["meta"])  # meta: the run's id
     for axis in ("xaxis2", "yaxis2", "xaxis3", "yaxis3"):
         layout[axis] = dict(layout[axis], **one_run["layout"][axis])
-    return {"data": data, "layout": layout, "frames": one_run["frames"]}
+    frames = [dict(f, data=frame_data(one_run, i)) for i, f in enumerate(one_run["frames"])]
+    return {"data": data, "layout": layout, "frames": frames}
 
 
 def _loss_range(losses, frames, lowest: float, scale: str) -> list[float]:
@@ -317,15 +343,14 @@ def _curve_traces(curve: dict, floor: dict) -> list[dict]:
     ]
 
 
-def _moving(s, ws, bs, x_lo: float, x_hi: float) -> list[dict]:
-    """What moves at one frame: fitted line, loss marker, path so far, current point (the path
-    is the frames' (W, b) up to this one). None of them is ever empty: Plotly drops a subplot's
-    other traces when an animation frame leaves it with nothing to draw."""
+def _moving(s, x_lo: float, x_hi: float) -> list[dict]:
+    """What moves at one frame but the path (see _with_path): fitted line, loss marker, current
+    point. None of them is ever empty, nor is the path: Plotly drops a subplot's other traces
+    when an animation frame leaves it with nothing to draw."""
     shown = s.epoch > 0  # the loss axis is logarithmic in epochs: epoch 0 has no place on it
     return [
         {"x": [x_lo, x_hi], "y": [s.w * x_lo + s.b, s.w * x_hi + s.b]},
         {"x": [s.epoch if shown else None], "y": [s.loss if shown else None]},
-        {"x": typed(ws, "f4"), "y": typed(bs, "f4")},
         {"x": [s.w], "y": [s.b]},
     ]
 

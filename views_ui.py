@@ -110,6 +110,15 @@ const decode = (v) => {
   return new TYPES[v.dtype](bytes.buffer);
 };
 const xy = (t) => ({x: decode(t.x), y: decode(t.y)});
+// Frame i's values for the moving traces: its path is the first i + 1 points of the run's
+// (figures.frame_data does the same in Python).
+const PATH = 2;
+const frameData = (run, i) => {
+  run.xy = run.xy || xy(run.path);
+  const data = run.frames[i].data.map(xy);
+  data.splice(PATH, 0, {x: run.xy.x.subarray(0, i + 1), y: run.xy.y.subarray(0, i + 1)});
+  return data;
+};
 const MOVES_FOCUS = new Set(["Tab", "Shift", "Control", "Alt", "Meta", "Escape"]);
 
 // Put a run into the chart: its traces and ranges (one Plotly.update: a redraw-free animation
@@ -130,7 +139,7 @@ const putIn = (gd, run) => {
                         layout, run.indices);
     // one by one from the last: deleteFrames sorts a list of indices as text (10 before 9)
     for (let i = gd._transitionData._frames.length - 1; i >= 0; i--) Plotly.deleteFrames(gd, [i]);
-    await Plotly.addFrames(gd, run.frames.map((f) => ({...f, data: f.data.map(xy)})));
+    await Plotly.addFrames(gd, run.frames.map((f, i) => ({...f, data: frameData(run, i)})));
     gd.__lrRun = run.id;
   }).catch((e) => console.warn("player: could not put the run into the chart", e));
   return window.__lrQueue;

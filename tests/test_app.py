@@ -7,6 +7,7 @@ settings a link holds.
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 
@@ -368,6 +369,11 @@ def test_figure_frames_move_only_what_moves_and_never_empty(step_size):
             assert set(trace) == {"x", "y"} and len(trace["x"]) and len(trace["y"])
         line = frame["data"][0]
         assert line["y"] == [state.w * x + state.b for x in line["x"]]
+    for i, frame in enumerate(spec["frames"]):  # the path: the frames' (W, b) up to this one
+        path = frame["data"][figures.PATH_AT]
+        for axis, values in (("x", [s.w for s in frames]), ("y", [s.b for s in frames])):
+            drawn = np.frombuffer(base64.b64decode(path[axis]["bdata"]), "<f4")
+            assert np.array_equal(drawn, np.float32(values[:i + 1]))
 
 
 def test_landscape_window_holds_start_optimum_and_path(blog):
@@ -395,7 +401,7 @@ def test_typed_arrays_decode_to_the_same_numbers():
     values = np.array([0.1, -2.5e300, 3.0])
     spec = figures.typed(values)
     assert spec["dtype"] == "f8"
-    assert np.array_equal(np.frombuffer(__import__("base64").b64decode(spec["bdata"]), "<f8"),
+    assert np.array_equal(np.frombuffer(base64.b64decode(spec["bdata"]), "<f8"),
                           values)
 
 

@@ -72,6 +72,12 @@ def test_each_new_run_plays_by_itself_to_the_last_epoch(page, url):
     open_page(page, url)
     expect_epoch(page, "50,000")
     assert scrubber(page) == int(page.locator(PLAYER + " input").get_attribute("max"))
+    state = page.evaluate(CHART_STATE)
+    path, now = (next(t for t in state["traces"] if t["name"] == name)
+                 for name in ("path", "W, b now"))
+    assert len(path["x"]) == len(path["y"]) == state["frames"]  # every frame's (W, b)
+    assert path["x"][-1] == pytest.approx(now["x"][0], rel=1e-6)  # (the path is float32)
+    assert path["y"][-1] == pytest.approx(now["y"][0], rel=1e-6)
 
 
 def test_keyboard_on_a_slider_changes_the_chart(page, url):
@@ -90,8 +96,10 @@ def test_play_step_and_scrub_move_the_epoch_cursor(page, url):
     pause(page)
     page.get_by_role("button", name="First epoch").click()
     assert scrubber(page) == 0 and readout(page).startswith("epoch 0 ")
+    assert len(trace_at(page, "path")) == 1
     page.get_by_role("button", name="Step forward").click()
     assert scrubber(page) == 1 and readout(page).startswith("epoch 1 ")
+    assert len(trace_at(page, "path")) == 2
     frame_line = line_at(page)
     page.get_by_role("button", name="Step back").click()
     assert scrubber(page) == 0 and line_at(page) != frame_line
@@ -111,9 +119,14 @@ def test_play_step_and_scrub_move_the_epoch_cursor(page, url):
 
 
 def line_at(page) -> list:
-    """The fitted line as drawn now (trace 'fitted line')."""
+    """The fitted line as drawn now."""
+    return trace_at(page, "fitted line")
+
+
+def trace_at(page, name: str) -> list:
+    """The y values of the trace called `name` as drawn now."""
     state = page.evaluate(CHART_STATE)
-    return next(t["y"] for t in state["traces"] if t["name"] == "fitted line")
+    return next(t["y"] for t in state["traces"] if t["name"] == name)
 
 
 def test_a_copied_link_shows_the_same_numbers(browser, page, url):
