@@ -5,13 +5,13 @@ and the first chart after opening a link.
 
 Starts `streamlit run app.py` on a free 127.0.0.1 port (8600-8649), opens the page, and presses
 ArrowLeft on the slider N times (each press is a new run: a cache miss). In the page it records
-when the key went down, when the rerun request left on the websocket, when the largest message
-of the rerun (the chart) arrived and when the chart showed the new run (its layout.meta changed),
+when the key went down, when the rerun request left on the websocket, when the run's message
+(the player's data) arrived and when the chart showed the new run (its layout.meta changed),
 and prints p50/p95/max of the whole and of each part:
 
     client   key press -> rerun request sent (the slider's own handling)
-    server   request sent -> chart message received (script run up to the chart, and the wire)
-    render   chart message received -> chart drawn (parse, React, Plotly)
+    server   request sent -> the run's message received (script run up to it, and the wire)
+    render   the run's message received -> chart drawn (parse, React, Plotly)
 
 and, for scale, two floors measured in the same run: Streamlit alone (a page with one slider and
 one component: key press -> the component gets the new value) and one Plotly redraw of the
@@ -32,15 +32,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from browser import CHART_READY, LIVE_CHART, chromium, serve  # noqa: E402
 
 # Recorded in the page: websocket traffic, key presses, and when the chart's run id changed.
+# The run's own message is the one holding its id as the player's data begins: {"id":"...".
 PROBE = f"""
 (() => {{
   const log = window.__bench = {{ws: [], keys: [], drawn: []}};
+  const runs = window.__benchRuns = [];  // [time, the message as text] of the player's data
   const Native = window.WebSocket;
   window.WebSocket = class extends Native {{
     constructor(...args) {{
       super(...args);
-      this.addEventListener("message", (e) =>
-        log.ws.push(["in", performance.now(), e.data.byteLength ?? e.data.size ?? e.data.length]));
+      this.addEventListener("message", (e) => {{
+        const t = performance.now(), size = e.data.byteLength ?? e.data.size ?? e.data.length;
+        log.ws.push(["in", t, size]);
+        if (e.data instanceof ArrayBuffer && size > 10000) {{
+          runs.push([t, new TextDecoder("latin1").decode(e.data)]);
+          if (runs.length > 20) runs.shift();
+        }}
+      }});
     }}
     send(data) {{
       log.ws.push(["out", performance.now(), data.byteLength ?? data.length]);
@@ -80,9 +88,12 @@ def press_once(page, slider) -> dict:
     page.wait_for_timeout(50)  # let the rest of the rerun's messages land
     log = page.evaluate("window.__bench")
     key, drawn = log["keys"][-1], log["drawn"][-1][0]
+    run_id = log["drawn"][-1][1]
     sent = next(t for kind, t, _ in log["ws"] if kind == "out" and t >= key)
-    incoming = [(t, size) for kind, t, size in log["ws"] if kind == "in" and sent <= t <= drawn]
-    chart_at, chart_bytes = max(incoming, key=lambda m: m[1])
+    chart_at, chart_bytes = page.evaluate(
+        "([id, after]) => { const m = window.__benchRuns.find(([t, text]) => t >= after && "
+        "text.includes('{\"id\":\"' + id + '\"')); return [m[0], m[1].length]; }",
+        [run_id, sent])
     return {"total": drawn - key, "client": sent - key, "server": chart_at - sent,
             "render": drawn - chart_at, "bytes": chart_bytes}
 
@@ -195,13 +206,13 @@ def report(runs: list[dict], cold: float, warm: float, slider: str) -> None:
     print(f"\n{len(runs)} presses of ArrowLeft on {slider!r}, each a new run:\n")
     print(f"{'ms':<34}{'p50':>8}{'p95':>8}{'max':>8}")
     names = {"total": "key press -> chart shows new run", "client": "  client (key -> request)",
-             "server": "  server (request -> chart msg)", "render": "  render (chart msg -> drawn)"}
+             "server": "  server (request -> run msg)", "render": "  render (run msg -> drawn)"}
     for key, name in names.items():
         values = [r[key] for r in runs]
         print(f"{name:<34}{statistics.median(values):>8.0f}{percentile(values, 0.95):>8.0f}"
               f"{max(values):>8.0f}")
     sizes = [r["bytes"] for r in runs]
-    print(f"\nchart message: {statistics.median(sizes) / 1024:.0f} KiB (median)")
+    print(f"\nthe run's message: {statistics.median(sizes) / 1024:.0f} KiB (median)")
     parts = {k: statistics.median(r[k] for r in runs) for k in ("client", "server", "render")}
     print(f"dominated by: {max(parts, key=parts.get)}")
 
