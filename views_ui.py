@@ -121,9 +121,10 @@ const frameData = (run, i) => {
 };
 const MOVES_FOCUS = new Set(["Tab", "Shift", "Control", "Alt", "Meta", "Escape"]);
 
-// Put a run into the chart: its traces and ranges (one Plotly.update: a redraw-free animation
-// frame would be cheaper, but then the loss curve was sometimes left undrawn), then its frames.
-// One at a time for the whole page: a newer run waits for the one being put in.
+// Put a run into the chart: its traces and ranges (one Plotly.update, which redraws the whole
+// chart; a redraw-free animation frame and a relayout of the ticks measured no faster on the
+// page), then its frames. One at a time for the whole page: a newer run waits for the one
+// being put in.
 const putIn = (gd, run) => {
   window.__lrQueue = (window.__lrQueue || Promise.resolve()).then(async () => {
     if (gd.__lrRun === run.id) return;  // (put in while this call waited its turn)
