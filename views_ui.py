@@ -112,14 +112,13 @@ const decode = (v) => {
 const xy = (t) => ({x: decode(t.x), y: decode(t.y)});
 // Frame i's values for the moving traces: its path is the first i + 1 points of the run's
 // (figures.frame_data does the same in Python).
-const PATH = 2;
+const PATH_AT = 2;
 const frameData = (run, i) => {
   run.xy = run.xy || xy(run.path);
   const data = run.frames[i].data.map(xy);
-  data.splice(PATH, 0, {x: run.xy.x.subarray(0, i + 1), y: run.xy.y.subarray(0, i + 1)});
+  data.splice(PATH_AT, 0, {x: run.xy.x.subarray(0, i + 1), y: run.xy.y.subarray(0, i + 1)});
   return data;
 };
-const MOVES_FOCUS = new Set(["Tab", "Shift", "Control", "Alt", "Meta", "Escape"]);
 
 // Put a run into the chart: its traces and ranges (one Plotly.update, which redraws the whole
 // chart; a redraw-free animation frame and a relayout of the ticks measured no faster on the
@@ -206,8 +205,8 @@ export default function ({ parentElement, data: bytes }) {
       el.removeListener("plotly_animatingframe", el.__player.frame);
       el.removeListener("plotly_animated", el.__player.done);
     }
-    el.__player = {done: () => { if (!held) playing(false); },  // (held: it plays on)
-                   // (a frame drawn after a pause or jump: ignore)
+    el.__player = {done: () => { if (!held) playing(false); },  // (held: it will play on)
+                   // (a frame drawn after a pause or a jump: not shown)
                    frame: (e) => { if (play.dataset.on) show(data.names.indexOf(e.name)); }};
     el.on("plotly_animatingframe", el.__player.frame);
     el.on("plotly_animated", el.__player.done);
@@ -279,9 +278,10 @@ export default function ({ parentElement, data: bytes }) {
     window.__lrHeld.observe(app, {attributes: true, attributeFilter: ["data-test-script-state"]});
     // A key or a press on a sidebar control most likely starts a rerun, which the page shows
     // only once the server answers: hold already, and play on if no rerun came.
+    const movesFocus = new Set(["Tab", "Shift", "Control", "Alt", "Meta", "Escape"]);
     let undo = null;
     const touched = (e) => {
-      if (!e.target.closest?.("[data-testid='stSidebar']") || MOVES_FOCUS.has(e.key)) return;
+      if (!e.target.closest?.("[data-testid='stSidebar']") || movesFocus.has(e.key)) return;
       window.__lrHold(true);
       clearTimeout(undo);
       undo = setTimeout(() => app.dataset.testScriptState === "running" ||
