@@ -27,9 +27,12 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from browser import CHART_READY, LIVE_CHART, chromium, serve  # noqa: E402
+
+from figures import DATA_TRACE, RUN_TRACES  # noqa: E402
 
 # Recorded in the page: websocket traffic, key presses, and when the chart's run id changed.
 # The run's own message is the one holding its id as the player's data begins: {"id":"...".
@@ -140,7 +143,7 @@ def bare_streamlit(browser, presses: int) -> list[float]:
 # so nothing else changes): the median of 10, then the same with the data's points hidden.
 REDRAW = f"""async () => {{
   const gd = {LIVE_CHART}, P = window.Plotly;
-  const run = gd._fullData.filter((t) => t.index >= 4).map((t) => t.index);
+  const run = gd._fullData.filter((t) => t.index >= {RUN_TRACES}).map((t) => t.index);
   const median = async () => {{
     const times = [];
     for (let i = 0; i < 12; i++) {{
@@ -155,9 +158,9 @@ REDRAW = f"""async () => {{
   }};
   await P.animate(gd, [null], {{mode: "immediate"}});
   const all = await median();
-  await P.restyle(gd, {{visible: false}}, [0]);
+  await P.restyle(gd, {{visible: false}}, [{DATA_TRACE}]);
   const hidden = await median();
-  await P.restyle(gd, {{visible: true}}, [0]);
+  await P.restyle(gd, {{visible: true}}, [{DATA_TRACE}]);
   return [all, hidden];
 }}"""
 
