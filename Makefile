@@ -1,18 +1,30 @@
 # Two commands for a new user: `make run` starts the dashboard, `make test` runs every test.
-# Both install what they need first (a virtual environment in .venv; Debian's chromium for the
-# browser tests, nginx for the scale-out test).
+# Both install what they need first (a virtual environment in .venv; the linters and axe-core
+# from npm; Debian's chromium for the browser tests, nginx for the scale-out test).
+# `make check` is the quick loop while working: linters and the tests that need no browser.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test bench chromium nginx
+.PHONY: run test check lint bench chromium nginx
 
 run: $(VENV)/.run-deps
 	$(PY) -m streamlit run app.py
 
-test: $(VENV)/.dev-deps chromium nginx
-	$(PY) -m ruff check .
+test: lint chromium nginx
 	$(PY) -m pytest
+
+check: lint
+	$(PY) -m pytest -m "not browser and not serving"
+
+lint: $(VENV)/.dev-deps node_modules/.installed
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	npx --no-install eslint lrui/components
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 bench: $(VENV)/.dev-deps chromium
 	$(PY) scripts/bench_core.py
@@ -33,7 +45,7 @@ chromium:
 	  SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
 
-# Debian's nginx, for the scale-out test (scripts/serve_class.sh runs it unprivileged).
+# Debian's nginx, for the scale-out test (deploy/serve_class.sh runs it unprivileged).
 nginx:
 	@test -x /usr/sbin/nginx || { \
 	  SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \

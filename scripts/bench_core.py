@@ -54,29 +54,71 @@ def main():
     ref, got = np.array(ref), np.array(got)
     scale = np.array([1, 1, 1, 1, abs(ref[0, 4]), abs(ref[0, 5])])
     rel = np.abs(got - ref) / np.where(np.arange(6) < 4, np.abs(ref).clip(1e-300), scale)
-    rows.append(("blog run: 1,000 points × 50,000 epochs, every 250 (gd)",
-                 t_loop, t_core, f"{t_loop / t_core:,.0f}× faster (target ≥ 1,000×)"))
+    rows.append(
+        (
+            "blog run: 1,000 points × 50,000 epochs, every 250 (gd)",
+            t_loop,
+            t_core,
+            f"{t_loop / t_core:,.0f}× faster (target ≥ 1,000×)",
+        )
+    )
 
     t_small, _ = timed(lambda: blog_loop(blog.x, blog.y, 0.0005, 1_000, 1_000), 5)
     t_big, _ = timed(core(big.x, big.y, step_size=1e-4, iterations=1_000_000, every=1000), 5)
-    rows.append(("10^6 points × 10^6 epochs, every 1,000 (gd) vs blog loop 1,000 × 1,000",
-                 t_small, t_big, f"{t_big / t_small:.2f}× the small loop's time (target ≤ 1)"))
+    rows.append(
+        (
+            "10^6 points × 10^6 epochs, every 1,000 (gd) vs blog loop 1,000 × 1,000",
+            t_small,
+            t_big,
+            f"{t_big / t_small:.2f}× the small loop's time (target ≤ 1)",
+        )
+    )
 
     for opt in ("momentum", "nesterov"):
         t_ref, _ = timed(lambda: blog_loop(blog.x, blog.y, 0.0005, 50_000, 250), 1)
-        t_opt, _ = timed(core(blog.x, blog.y, step_size=0.0002, iterations=50_000, every=250,
-                              optimizer=opt), 20)
-        rows.append((f"{opt}: 1,000 points × 50,000 epochs, every 250", t_ref, t_opt,
-                     f"{t_ref / t_opt:,.0f}× faster than the gd loop"))
+        t_opt, _ = timed(
+            core(blog.x, blog.y, step_size=0.0002, iterations=50_000, every=250, optimizer=opt), 20
+        )
+        rows.append(
+            (
+                f"{opt}: 1,000 points × 50,000 epochs, every 250",
+                t_ref,
+                t_opt,
+                f"{t_ref / t_opt:,.0f}× faster than the gd loop",
+            )
+        )
 
-    t_adam, _ = timed(core(blog.x, blog.y, step_size=1.0, iterations=100_000, every=1000,
-                           optimizer="adam"), 3)
-    rows.append(("adam: 100,000 epochs, every 1,000 (any n: O(1) per step)", None, t_adam,
-                 f"{t_adam / 100_000 * 1e6:.2f} µs per epoch"))
-    t_sgd, _ = timed(core(blog.x, blog.y, step_size=1e-4, iterations=2_000, every=100,
-                          optimizer="sgd", batch_size=32), 3)
-    rows.append(("sgd: 1,000 points, batch 32, 2,000 epochs", None, t_sgd,
-                 f"{t_sgd / 2_000 * 1e6:.1f} µs per epoch"))
+    t_adam, _ = timed(
+        core(blog.x, blog.y, step_size=1.0, iterations=100_000, every=1000, optimizer="adam"), 3
+    )
+    rows.append(
+        (
+            "adam: 100,000 epochs, every 1,000 (any n: O(1) per step)",
+            None,
+            t_adam,
+            f"{t_adam / 100_000 * 1e6:.2f} µs per epoch",
+        )
+    )
+    t_sgd, _ = timed(
+        core(
+            blog.x,
+            blog.y,
+            step_size=1e-4,
+            iterations=2_000,
+            every=100,
+            optimizer="sgd",
+            batch_size=32,
+        ),
+        3,
+    )
+    rows.append(
+        (
+            "sgd: 1,000 points, batch 32, 2,000 epochs",
+            None,
+            t_sgd,
+            f"{t_sgd / 2_000 * 1e6:.1f} µs per epoch",
+        )
+    )
 
     print("| case | plain loop | lrcore | result |")
     print("|---|---:|---:|---|")
@@ -84,10 +126,12 @@ def main():
         loop = f"{a * 1e3:.2f} ms" if a is not None else "—"
         print(f"| {name} | {loop} | {b * 1e3:.3f} ms | {note} |")
     print()
-    print(f"Largest deviation from the plain loop over the blog run's {len(ref)} states: "
-          f"w {rel[:, 1].max():.1e}, b {rel[:, 2].max():.1e}, loss {rel[:, 3].max():.1e} "
-          f"(relative); dw {rel[:, 4].max():.1e}, db {rel[:, 5].max():.1e} "
-          f"(of the starting gradient). Target ≤ 1e-9.")
+    print(
+        f"Largest deviation from the plain loop over the blog run's {len(ref)} states: "
+        f"w {rel[:, 1].max():.1e}, b {rel[:, 2].max():.1e}, loss {rel[:, 3].max():.1e} "
+        f"(relative); dw {rel[:, 4].max():.1e}, db {rel[:, 5].max():.1e} "
+        f"(of the starting gradient). Target ≤ 1e-9."
+    )
 
 
 if __name__ == "__main__":

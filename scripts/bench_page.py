@@ -30,9 +30,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from browser import CHART_READY, LIVE_CHART, chromium, serve  # noqa: E402
-
-from figures import DATA_TRACE, RUN_TRACES  # noqa: E402
+from lrui.figures import DATA_TRACE, RUN_TRACES  # noqa: E402
+from support.browser import CHART_READY, LIVE_CHART, chromium, serve  # noqa: E402
 
 # Recorded in the page: websocket traffic, key presses, and when the chart's run id changed.
 # The run's own message is the one holding its id as the player's data begins: {"id":"...".
@@ -96,9 +95,15 @@ def press_once(page, slider) -> dict:
     chart_at, chart_bytes = page.evaluate(
         "([id, after]) => { const m = window.__benchRuns.find(([t, text]) => t >= after && "
         "text.includes('{\"id\":\"' + id + '\"')); return [m[0], m[1].length]; }",
-        [run_id, sent])
-    return {"total": drawn - key, "client": sent - key, "server": chart_at - sent,
-            "render": drawn - chart_at, "bytes": chart_bytes}
+        [run_id, sent],
+    )
+    return {
+        "total": drawn - key,
+        "client": sent - key,
+        "server": chart_at - sent,
+        "render": drawn - chart_at,
+        "bytes": chart_bytes,
+    }
 
 
 # The floor: a page with one slider and one component that notes when it gets each value.
@@ -112,8 +117,10 @@ value = st.select_slider("Step size", [m * 10.0**e for e in range(-6, 0) for m i
                          value=5e-4)
 got(key="got", data={"value": value})
 '''
-KEYS = ("document.addEventListener('keydown', "
-        "() => (window.__keys ||= []).push(performance.now()), true);")
+KEYS = (
+    "document.addEventListener('keydown', "
+    "() => (window.__keys ||= []).push(performance.now()), true);"
+)
 
 
 def bare_streamlit(browser, presses: int) -> list[float]:
@@ -172,12 +179,20 @@ def percentile(values: list[float], q: float) -> float:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--presses", type=int, default=20,
-                   help="key presses to time (at most 22: the stops below 0.0005)")
+    p.add_argument(
+        "--presses",
+        type=int,
+        default=20,
+        help="key presses to time (at most 22: the stops below 0.0005)",
+    )
     p.add_argument("--slider", default="Step size (learning rate)", help="the slider's label")
     p.add_argument("--query", default="", help="settings to open the page with, e.g. n=100")
-    p.add_argument("--gap", type=float, default=0.2,
-                   help="seconds between a chart and the next press (a run plays for ~5 s)")
+    p.add_argument(
+        "--gap",
+        type=float,
+        default=0.2,
+        help="seconds between a chart and the next press (a run plays for ~5 s)",
+    )
     args = p.parse_args(argv)
     presses = max(1, min(args.presses, 22))
     with serve("app.py") as url, chromium() as browser:
@@ -196,24 +211,36 @@ def main(argv=None) -> int:
         redraw = page.evaluate(REDRAW)
         bare = bare_streamlit(browser, presses)
     report(runs, cold, warm, args.slider)
-    print(f"\nFor scale (p50, ms):\n  Streamlit alone, key press -> a component gets the new "
-          f"value: {statistics.median(bare):.0f}")
-    print(f"  one Plotly redraw of this chart: {redraw[0]:.0f} "
-          f"({redraw[0] - redraw[1]:.0f} of it the data's 1,000 points)")
+    print(
+        f"\nFor scale (p50, ms):\n  Streamlit alone, key press -> a component gets the new "
+        f"value: {statistics.median(bare):.0f}"
+    )
+    print(
+        f"  one Plotly redraw of this chart: {redraw[0]:.0f} "
+        f"({redraw[0] - redraw[1]:.0f} of it the data's 1,000 points)"
+    )
     return 0
 
 
 def report(runs: list[dict], cold: float, warm: float, slider: str) -> None:
-    print(f"First chart after opening the link: {cold:.0f} ms (server just started), "
-          f"{warm:.0f} ms (second visit)")
+    print(
+        f"First chart after opening the link: {cold:.0f} ms (server just started), "
+        f"{warm:.0f} ms (second visit)"
+    )
     print(f"\n{len(runs)} presses of ArrowLeft on {slider!r}, each a new run:\n")
     print(f"{'ms':<34}{'p50':>8}{'p95':>8}{'max':>8}")
-    names = {"total": "key press -> chart shows new run", "client": "  client (key -> request)",
-             "server": "  server (request -> run msg)", "render": "  render (run msg -> drawn)"}
+    names = {
+        "total": "key press -> chart shows new run",
+        "client": "  client (key -> request)",
+        "server": "  server (request -> run msg)",
+        "render": "  render (run msg -> drawn)",
+    }
     for key, name in names.items():
         values = [r[key] for r in runs]
-        print(f"{name:<34}{statistics.median(values):>8.0f}{percentile(values, 0.95):>8.0f}"
-              f"{max(values):>8.0f}")
+        print(
+            f"{name:<34}{statistics.median(values):>8.0f}{percentile(values, 0.95):>8.0f}"
+            f"{max(values):>8.0f}"
+        )
     sizes = [r["bytes"] for r in runs]
     print(f"\nthe run's message: {statistics.median(sizes) / 1024:.0f} KiB (median)")
     parts = {k: statistics.median(r[k] for r in runs) for k in ("client", "server", "render")}

@@ -87,10 +87,15 @@ class Session:
         xsrf = next((c.value for c in self.jar if c.name == XSRF_COOKIE), None)
         if xsrf is None:
             raise LoadTestError(f"/_stcore/health set no {XSRF_COOKIE} cookie")
-        ws_url = "ws" + urljoin(self.base_url, "_stcore/stream")[len("http"):]
+        ws_url = "ws" + urljoin(self.base_url, "_stcore/stream")[len("http") :]
         self.ws = await websockets.connect(
-            ws_url, subprotocols=["streamlit", xsrf], origin=_origin(self.base_url), max_size=None,
-            additional_headers={"Cookie": self._cookie_header()}, open_timeout=RUN_TIMEOUT)
+            ws_url,
+            subprotocols=["streamlit", xsrf],
+            origin=_origin(self.base_url),
+            max_size=None,
+            additional_headers={"Cookie": self._cookie_header()},
+            open_timeout=RUN_TIMEOUT,
+        )
 
     def _fetch(self, path: str) -> bytes:
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
@@ -125,8 +130,10 @@ class Session:
     def widget(self, key: str):
         """The proto of the widget whose user key is `key`, as the last run drew it."""
         if key not in self.widgets:
-            raise LoadTestError(f"the page has no widget with key {key!r} "
-                                f"(it has: {', '.join(sorted(self.widgets)) or 'none'})")
+            raise LoadTestError(
+                f"the page has no widget with key {key!r} "
+                f"(it has: {', '.join(sorted(self.widgets)) or 'none'})"
+            )
         return self.widgets[key]
 
     async def _receive_until_finished(self) -> Run:
@@ -262,8 +269,10 @@ async def load(args) -> Tally:
     """Run every session until its reruns are done or --seconds have passed."""
     tally = Tally()
     deadline = tally.started + args.seconds
-    tasks = [asyncio.create_task(session_task(args.url, args, tally, i, deadline))
-             for i in range(args.sessions)]
+    tasks = [
+        asyncio.create_task(session_task(args.url, args, tally, i, deadline))
+        for i in range(args.sessions)
+    ]
     _, pending = await asyncio.wait(tasks, timeout=args.seconds + RUN_TIMEOUT)
     for task in pending:
         task.cancel()
@@ -291,34 +300,46 @@ def summary(tally: Tally) -> dict:
     span = max(tally.window[1] - tally.window[0], 1e-9)
     rows = {}
     for name, times in (("first run", tally.first), ("rerun", tally.reruns)):
-        rows[name] = {"runs": len(times),
-                      "p50_ms": 1000 * percentile(times, 50),
-                      "p95_ms": 1000 * percentile(times, 95),
-                      "max_ms": 1000 * max(times, default=float("nan"))}
-    return {"rows": rows, "seconds": seconds,
-            "reruns_per_s": len(tally.reruns) / span if tally.reruns else 0.0,
-            "errors": sum(tally.errors.values()), "error_kinds": tally.errors}
+        rows[name] = {
+            "runs": len(times),
+            "p50_ms": 1000 * percentile(times, 50),
+            "p95_ms": 1000 * percentile(times, 95),
+            "max_ms": 1000 * max(times, default=float("nan")),
+        }
+    return {
+        "rows": rows,
+        "seconds": seconds,
+        "reruns_per_s": len(tally.reruns) / span if tally.reruns else 0.0,
+        "errors": sum(tally.errors.values()),
+        "error_kinds": tally.errors,
+    }
 
 
 def table(result: dict) -> str:
     """The summary as a plain-text table."""
     lines = [f"{'':10} {'runs':>6} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}"]
     for name, row in result["rows"].items():
-        lines.append(f"{name:10} {row['runs']:6d} {row['p50_ms']:8.0f} {row['p95_ms']:8.0f} "
-                     f"{row['max_ms']:8.0f}")
-    lines.append(f"reruns/s {result['reruns_per_s']:.1f} (first rerun sent to last finished); "
-                 f"test {result['seconds']:.1f} s; errors {result['errors']}")
+        lines.append(
+            f"{name:10} {row['runs']:6d} {row['p50_ms']:8.0f} {row['p95_ms']:8.0f} "
+            f"{row['max_ms']:8.0f}"
+        )
+    lines.append(
+        f"reruns/s {result['reruns_per_s']:.1f} (first rerun sent to last finished); "
+        f"test {result['seconds']:.1f} s; errors {result['errors']}"
+    )
     lines += [f"  {count} x {what}" for what, count in result["error_kinds"].items()]
     return "\n".join(lines)
 
 
 def bounded(name: str):
     """An argparse type: a positive number no larger than CAPS[name]."""
+
     def parse(text: str):
         number = float(text) if name == "seconds" else int(text)
         if not 0 < number <= CAPS[name]:
             raise argparse.ArgumentTypeError(f"--{name} must be in (0, {CAPS[name]}]")
         return number
+
     return parse
 
 

@@ -5,16 +5,21 @@ from __future__ import annotations
 import os
 
 import pytest
-import reference
 from hypothesis import HealthCheck, settings
 
 import lrcore
+from support import reference
 
 settings.register_profile("dev", max_examples=25, deadline=None)
-settings.register_profile("ci", max_examples=150, deadline=None, print_blob=True,
-                          suppress_health_check=[HealthCheck.too_slow])
-settings.load_profile("ci" if os.environ.get("CI", "").lower() not in ("", "0", "false")
-                      else "dev")
+settings.register_profile(
+    "ci",
+    max_examples=150,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile("ci" if os.environ.get("CI", "").lower() not in ("", "0", "false") else "dev")
+
 
 @pytest.fixture(scope="session")
 def blog():
@@ -32,10 +37,11 @@ def blog_reference(blog):
 
 # --- the real page in headless Chromium (tests/test_browser*.py) ---------------------------
 
+
 @pytest.fixture(scope="module")
 def url():
     """The page served on a free 127.0.0.1 port, one server for a test module."""
-    from browser import serve
+    from support.browser import serve
 
     with serve() as address:
         yield address
@@ -44,7 +50,7 @@ def url():
 @pytest.fixture(scope="module")
 def browser():
     """A headless Debian Chromium (Playwright) with a fresh profile, one for a test module."""
-    from browser import chromium
+    from support.browser import chromium
 
     with chromium() as context:
         yield context
@@ -53,7 +59,7 @@ def browser():
 @pytest.fixture
 def page(browser, url):
     """A new tab with generous timeouts (the page's first chart takes a few seconds)."""
-    from browser import LONG
+    from support.browser import LONG
 
     page = browser.new_page()
     page.set_default_timeout(LONG)

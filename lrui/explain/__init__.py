@@ -1,0 +1,39 @@
+"""Why the run does what it does: the step-size limit, what the Hessian predicts, a pinned run
+to compare with, the update rule with this run's numbers, and a text summary of the views.
+Every number comes from lrcore.
+
+The numbers are those of the run's last epoch, computed on the server: the player moves
+through the epochs in the browser, which the server never sees. The math panel is the one
+exception: it sends the update at every frame once, and follows the player in the browser.
+
+    limit.py         the largest step that converges; what a diverged run says
+    conditioning.py  predicted and observed epochs to 1%
+    update.py        the math, with this run's numbers
+    pinned.py        a pinned run and the comparison table
+    summary.py       the views in words
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from lrcore.settings import Settings
+
+from ..lessons import lessons_ui
+from .conditioning import why_ui
+from .pinned import compare_ui
+from .update import math_ui
+
+
+def panels_ui(chosen: Settings, settings: Settings, data, run) -> None:
+    """The comparison row, then the explanations in expanders that compute only when open."""
+    compare_ui(settings, data, run)
+    with st.expander("Why this run behaves as it does", key="why", on_change="rerun") as box:
+        if box.open:
+            why_ui(settings, data, run)
+    with st.expander("The math, with this run's numbers", key="math", on_change="rerun") as box:
+        if box.open:
+            math_ui(settings, data, run)
+    with st.expander("Lessons for teachers", key="lessons", on_change="rerun") as box:
+        if box.open:
+            lessons_ui(chosen)

@@ -1,0 +1,130 @@
+"""Conditioning: how many epochs the Hessian predicts to get within 1% of the optimum, and how
+many the run took."""
+
+from __future__ import annotations
+
+import math
+
+import streamlit as st
+
+import lrcore
+from lrcore.explain import Rates, epochs_to_1pct
+from lrcore.optim import LINEAR
+from lrcore.settings import Settings
+
+from ..text import fmt
+from .limit import LIMIT_RULE, why
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def observed_1pct(x, y, settings: Settings, iterations: int) -> int | None:
+    """The first epoch within 1% of the optimum (lrcore.explain.epochs_to_1pct), exact."""
+    return epochs_to_1pct(
+        x,
+        y,
+        iterations,
+        step_size=settings.step_size,
+        optimizer=settings.optimizer,
+        momentum=settings.momentum,
+        standardize=settings.standardize,
+        w0=settings.w0,
+        b0=settings.b0,
+    )
+
+
+def first_charted_1pct(states, fit) -> int | None:
+    """The first of the given states within 1% of the optimum: adam and sgd are not scanned
+    epoch by epoch (that would cost as much as the run again)."""
+
+    def dist(st_):
+        return math.hypot(st_.w - fit.w, st_.b - fit.b)
+
+    start = dist(states[0])
+    return next(
+        (st_.epoch for st_ in states[1:] if not st_.diverged and dist(st_) <= 0.01 * start), None
+    )
+
+
+def epochs_1pct(settings: Settings, data, run) -> tuple[int | None, bool]:
+    """(epochs to within 1% of the optimum, exact?) for this run."""
+    if run.last.diverged:
+        return None, True
+    if settings.optimizer in LINEAR:
+        return observed_1pct(data.x, data.y, settings, run.last.epoch), True
+    return first_charted_1pct(run.curve, lrcore.closed_form(data.x, data.y)), False
+
+
+def why_ui(settings: Settings, data, run) -> None:
+    """The step-size limit and the conditioning, with what they predict for this run."""
+    r = why(settings, data)
+    seen, exact = epochs_1pct(settings, data, run)
+    predicted = "never" if math.isinf(r.epochs_to_1pct) else f"{math.ceil(r.epochs_to_1pct):,}"
+    cols = st.columns(4)
+    cols[0].metric(
+        "Largest stable step",
+        fmt(r.limit),
+        help=LIMIT_RULE.get(settings.optimizer, "gd's limit, 2/λmax, as a guide"),
+    )
+    cols[1].metric("Condition number κ", fmt(r.condition))
+    cols[2].metric(
+        "Predicted epochs to 1%" + ("" if settings.optimizer in LINEAR else " (gd)"), predicted
+    )
+    cols[3].metric(
+        "Epochs to 1%, this run",
+        "not reached" if seen is None else f"{seen:,}" if exact else f"≈ {seen:,}",
+    )
+    st.markdown(limit_paragraph(settings, r))
+    st.markdown(conditioning_paragraph(settings, r, seen, exact))
+
+
+def limit_paragraph(settings: Settings, r: Rates) -> str:
+    x_name = "standardized x" if settings.standardize else "x"
+    rule = LIMIT_RULE.get(settings.optimizer, "gd's: adam and sgd have no sharp limit")
+    return (
+        f"**The step-size limit.** The loss is a bowl in (W, b). Its Hessian H (on "
+        f"{x_name}) has eigenvalues λmax = {fmt(r.lam_max)} along the steepest direction "
+        f"and λmin = {fmt(r.lam_min)} along the flattest. Along a direction of curvature "
+        f"λ, gd multiplies the error by (1 − η·λ) each epoch, so it converges only while "
+        f"|1 − η·λmax| < 1, that is η < 2/λmax. For {settings.optimizer} on this data the limit "
+        f"is **{fmt(r.limit)}** ({rule}); this run uses η = {settings.step_size:g}."
+    )
+
+
+ACCURACY = {
+    "gd": "For gd the prediction is exact (to the epoch).",
+    "momentum": "Momentum's path can swing to and fro, so its prediction is rough.",
+    "nesterov": "Nesterov's path can swing to and fro, so its prediction is rough.",
+}
+
+
+def conditioning_paragraph(settings: Settings, r: Rates, seen: int | None, exact: bool) -> str:
+    who = "it needs" if settings.optimizer in LINEAR else "gd would need"
+    if r.growth >= 1:
+        outlook = (
+            f"At this step size the error grows by a factor {fmt(r.growth)} per epoch, "
+            f"so the run never gets near the optimum."
+        )
+    else:
+        outlook = (
+            f"At this step size the slowest direction's error shrinks by a factor "
+            f"{r.growth:.6g} per epoch, so {who} about "
+            f"**{math.ceil(r.epochs_to_1pct):,} epochs** to get within 1% of the "
+            f"optimum (‖(W, b) − (W*, b*)‖ at most 1% of what it was at the start)."
+        )
+    observed = (
+        "This run did not get within 1%."
+        if seen is None
+        else f"This run: **{seen:,}**."
+        if exact
+        else f"This run: first within 1% at the charted epoch {seen:,}."
+    )
+    blog = (
+        " This is why the blog post needed 50,000 epochs."
+        if settings.optimizer == "gd" and settings.step_size == 0.0005 and r.condition > 1000
+        else ""
+    )
+    return (
+        f"**Conditioning.** The condition number κ = λmax/λmin = {fmt(r.condition)} says "
+        f"how much more slowly the flattest direction converges than the steepest. "
+        f"{outlook} {observed} {ACCURACY.get(settings.optimizer, '')}{blog}"
+    )

@@ -1,0 +1,581 @@
+"""The page's one Plotly figure: three linked views of a training run, animated in the browser.
+
+    data + fitted line   |  loss curve
+                         |  loss landscape over (W, b)
+
+chart() is drawn once per data: base() (the data, the reference lines, the axes, styled
+placeholders for a run) and a pinned run, if any. Each run is run(): the loss curve, the
+contours and path, the axis ranges, and one frame per reported epoch, named by it. The page's
+player puts a run into the chart in place (Plotly.update and addFrames: the figure as drawn is
+then combine(chart, run)) and drives its frames with Plotly.animate (play, pause, step, a
+scrubber), showing readout() of each; only what moves travels in the frames. A new run so
+sends only the run, and the chart is never remounted for it (Plotly.update still redraws it
+whole). Nothing here draws a slider, buttons or text in Plotly: they cost more to draw than
+the data.
+
+The loss is a quadratic in (W, b), so its contours are ellipses around the optimum:
+loss − loss* = ½·eᵀHe for e = (W − W*, b − b*), H = [[mean x², mean x], [mean x, 1]]. They are
+drawn exactly, as one filled scatter trace: an animation frame redraws a subplot's scatter
+traces only, and would wipe Plotly's contour traces.
+
+Pure: arrays and lrcore states in, Plotly figure dicts out (no Streamlit here).
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+from lrcore.model import eigen, moments
+
+FRAMES = 120  # frames per run, at log-spaced epochs
+CURVE = 500  # points on the loss curve: log-spaced and linear-spaced epochs together
+FRAME_MS = 40  # one frame's duration at 1x speed: a run plays in about 5 s
+LEVELS = 13  # contour levels, half a decade apart
+ARC = 96  # points on each half of a contour ellipse
+
+# Colours readable on Streamlit's light and dark themes alike, and by colour-blind eyes: the
+# Okabe-Ito palette (vermillion, bluish green, reddish purple, sky blue, blue) and greys.
+DATA, FITTED, TRUE, LSTSQ, PATH = "#7f8fa6", "#D55E00", "#9a9a9a", "#009E73", "#CC79A7"
+LEVEL_LINE, LEVEL_FILL = "rgba(86,180,233,0.55)", "rgba(86,180,233,0.16)"
+PINNED = "#0072B2"  # a pinned run: dashed and faded, on all three views
+TEXT = "#808495"  # axis text, and the axes and grid below: mid-grey on light and dark alike
+GRID = "rgba(128,128,128,0.2)"
+LEFT_OUT = "#9a9a9a"  # points left out of the fit: hollow, grey
+MOVING = 4  # traces every frame replaces: the last four (line, loss marker, path, point)
+PATH_AT = 2  # the path's place among them: a frame's path is the first points of the run's "path"
+DATA_TRACE, LEFT_OUT_TRACE = 0, 1  # the points fitted, and those left out (both selectable)
+RUN_TRACES = 4  # the run's traces start here: after the data (2) and the two reference lines
+TRACES = 12  # in all: 2 data, 2 reference lines, curve, lowest loss, contours, optimum, 4 moving
+FRAME_INDICES = list(range(TRACES - MOVING, TRACES))
+
+
+@functools.cache
+def frame_epochs(iterations: int, count: int = FRAMES) -> tuple[int, ...]:
+    """About `count` epochs from 0 to iterations, log-spaced: dense at the fast start, sparse in
+    the slow tail, every epoch when there are fewer than count."""
+    if iterations < count:
+        return tuple(range(iterations + 1))
+    spaced = np.geomspace(1, iterations, count - 1)
+    return (0, *np.unique(np.round(spaced).astype(int)).tolist())
+
+
+@functools.cache
+def curve_epochs(iterations: int, count: int = CURVE) -> tuple[int, ...]:
+    """About `count` epochs for the loss curve: the frames' (log-spaced: the start) and
+    linear-spaced ones (the tail) together. Sharing the frames' epochs keeps the run cheap."""
+    if iterations <= count:
+        return tuple(range(iterations + 1))
+    lins = np.round(np.linspace(0, iterations, count - FRAMES + 1)).astype(int)
+    return tuple(sorted(set(frame_epochs(iterations)) | set(lins.tolist())))
+
+
+def readout(state) -> str:
+    """The numbers at one epoch, as the player shows them beside the views."""
+    text = (
+        f"epoch {state.epoch:,} · W = {state.w:.6g} · b = {state.b:.6g} · loss = {state.loss:.6g}"
+    )
+    return text + " · diverged here" if state.diverged else text
+
+
+def chart(
+    x,
+    y,
+    *,
+    left_out: Sequence[int] = (),
+    truth: tuple[float, float] | None = None,
+    loss_scale: str = "log",
+    overlay: Sequence[dict] = (),
+) -> dict:
+    """The chart the page draws once per data: base() with `overlay` (see pinned()) drawn over
+    it. The player puts each run into it in place (see run() and combine())."""
+    spec = base(x, y, left_out=left_out, truth=truth, loss_scale=loss_scale)
+    spec["data"] += list(overlay)
+    return spec
+
+
+def base(
+    x,
+    y,
+    *,
+    left_out: Sequence[int] = (),
+    truth: tuple[float, float] | None = None,
+    loss_scale: str = "log",
+) -> dict:
+    """The chart for this data without a run: the data (the points at the indices `left_out`
+    hollow, as left out of the fit), the true line (`truth`: slope, intercept, if the data was
+    drawn from one) and the least-squares line of the points fitted, the axes, and the run's
+    traces as styled placeholders."""
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    out = np.zeros(len(x), bool)
+    out[np.asarray(left_out, dtype=np.int64)] = True
+    fit = moments(x[~out], y[~out]).fit
+    hidden = {"x": [None], "y": [None]}  # drawn but empty: see _moving
+    data = (
+        _data_traces(x, y, out, fit, truth)
+        + _curve_traces(hidden, hidden)
+        + _landscape_traces(hidden, hidden)
+        + _styled([hidden] * MOVING)
+    )
+    return {"data": data, "layout": _layout(x, y, loss_scale)}
+
+
+def run(
+    x,
+    y,
+    frames: Sequence,
+    curve: Sequence,
+    *,
+    loss_scale: str = "log",
+    run_id: str = "",
+    hold: Sequence = (),
+    x_range: tuple[float, float] | None = None,
+) -> dict:
+    """One run, to put into a base() chart: `frames` (lrcore States at the frame epochs, the
+    first at epoch 0) and `curve` (States for the loss curve). Returns the values of the run's
+    traces ("traces", at "indices"), the axis ranges and meta ("layout"), the Plotly frames,
+    and for the player the frames' "names" and "readouts". A frame's path, the frames' (W, b)
+    up to it, is not in the frame: it is the first points of "path", sent once (frame_data()).
+    The ranges also hold the States in `hold` (a pinned run's frames). The fitted line spans
+    `x_range` (default: x's)."""
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    mom = moments(x, y)
+    window = loss_window([*frames, *hold], mom.fit)
+    x_lo, x_hi = map(float, x_range or (x.min(), x.max()))
+    ws, bs = np.array([s.w for s in frames]), np.array([s.b for s in frames])
+    path = {"x": typed(ws, "f4"), "y": typed(bs, "f4")}
+    moving = [_moving(s, x_lo, x_hi) for s in frames]
+    epochs = np.array([s.epoch for s in curve if s.epoch > 0])
+    losses = np.array([s.loss for s in curve if s.epoch > 0])
+    top = max(int(epochs.max(initial=1)), *(s.epoch for s in hold), 2)
+    curve_xy = {"x": typed(epochs, "i4"), "y": typed(losses)}
+    floor_xy = {"x": [1, top], "y": [mom.fit.loss, mom.fit.loss]}
+    contours, optimum = _landscape_xy(mom, window)
+    traces = [curve_xy, floor_xy, contours, optimum, *_with_path(moving[0], path, 1)]
+    return {
+        "id": run_id,
+        "indices": list(range(RUN_TRACES, RUN_TRACES + len(traces))),
+        "traces": traces,
+        "layout": {
+            "meta": run_id,
+            "xaxis2": {"range": [0, math.log10(top) + 0.05]},
+            "yaxis2": {"range": _loss_range(losses, [*frames, *hold], mom.fit.loss, loss_scale)},
+            "xaxis3": {"range": list(window[0])},
+            "yaxis3": {"range": list(window[1])},
+        },
+        "path": path,
+        "frames": [
+            {"name": str(s.epoch), "traces": FRAME_INDICES, "data": m}
+            for s, m in zip(frames, moving, strict=True)
+        ],
+        "names": [str(s.epoch) for s in frames],
+        "readouts": [readout(s) for s in frames],
+    }
+
+
+def frame_data(one_run: dict, i: int) -> list[dict]:
+    """The values frame i of a run() gives the moving traces, its path included: what the
+    player makes of it (PLAYER_JS in views_ui.py)."""
+    return _with_path(one_run["frames"][i]["data"], one_run["path"], i + 1)
+
+
+def _with_path(moving: list[dict], path: dict, n: int) -> list[dict]:
+    """The moving traces but the path, with the path's first n points put in their place."""
+    out = list(moving)
+    out.insert(PATH_AT, {axis: _prefix(path[axis], n) for axis in ("x", "y")})
+    return out
+
+
+def _prefix(values: dict, n: int) -> dict:
+    """The first n values of a typed() array."""
+    size = np.dtype(values["dtype"]).itemsize
+    return {
+        "dtype": values["dtype"],
+        "bdata": base64.b64encode(base64.b64decode(values["bdata"])[: n * size]).decode(),
+    }
+
+
+def combine(chart: dict, one_run: dict) -> dict:
+    """The whole figure as the browser draws it: a chart() with a run() put in."""
+    data = [dict(t) for t in chart["data"]]
+    for i, values in zip(one_run["indices"], one_run["traces"], strict=True):
+        data[i].update(values)
+    layout = dict(chart["layout"], meta=one_run["layout"]["meta"])  # meta: the run's id
+    for axis in ("xaxis2", "yaxis2", "xaxis3", "yaxis3"):
+        layout[axis] = dict(layout[axis], **one_run["layout"][axis])
+    frames = [dict(f, data=frame_data(one_run, i)) for i, f in enumerate(one_run["frames"])]
+    return {"data": data, "layout": layout, "frames": frames}
+
+
+def _loss_range(losses, frames, lowest: float, scale: str) -> list[float]:
+    """The loss axis: from the lowest loss to the highest the run reached."""
+    seen = np.concatenate([losses, [s.loss for s in frames], [lowest]])
+    seen = seen[np.isfinite(seen) & (seen > 0)] if scale == "log" else seen[np.isfinite(seen)]
+    lo, hi = float(seen.min()), float(seen.max())
+    if scale == "log":
+        lo, hi = math.log10(lo), math.log10(hi)
+    return list(_pad(lo, hi, 0.05))
+
+
+def typed(values, dtype: str = "f8") -> dict:
+    """An array as plotly.js reads it fastest: {dtype, bdata (base64)}. f4 is only for what is
+    drawn but never shown as a number (the contours and the path)."""
+    a = np.ascontiguousarray(values, dtype="<" + dtype)
+    return {"dtype": dtype, "bdata": base64.b64encode(a.tobytes()).decode("ascii")}
+
+
+class Prebuilt(go.Figure):
+    """A figure dict built (and checked in tests) here, for st.plotly_chart, which only asks a
+    go.Figure for to_dict(): this hands the dict over as it is. Validating it again attribute
+    by attribute takes about 0.1 s, and even an empty go.Figure() costs a millisecond, so
+    there is no go.Figure underneath: only to_dict() works."""
+
+    def __init__(self, spec: dict):  # (go.Figure.__init__ is skipped on purpose)
+        object.__setattr__(self, "_spec", spec)
+
+    def to_dict(self) -> dict:
+        return self._spec
+
+
+def pinned(
+    frames: Sequence, curve: Sequence, *, x_range: tuple[float, float], label: str
+) -> list[dict]:
+    """A finished run as a faded, dashed copy on the three views, drawn once (not animated):
+    its last line, its loss curve and its path. Its traces go after the figure's own, so the
+    frames' trace indices stay as they are. States past 10 times the starting loss (a
+    diverging run) are left out, and no trace is ever empty."""
+    limit = 10 * frames[0].loss
+    kept = [s for s in frames if math.isfinite(s.loss) and s.loss <= limit] or frames[:1]
+    shown = [s for s in curve if s.epoch > 0 and math.isfinite(s.loss) and s.loss > 0]
+    ends, last = np.array(x_range, dtype=np.float64), kept[-1]
+    style = {"legendgroup": "pinned", "opacity": 0.6, "hoverinfo": "skip", "showlegend": False}
+    line = {"color": PINNED, "dash": "dash", "width": 2.5}
+    return [
+        _scatter(ends, last.w * ends + last.b, label, **{**style, "showlegend": True}, line=line),
+        _scatter(
+            typed([s.epoch for s in shown] or [1], "i4"),
+            typed([s.loss for s in shown] or [frames[0].loss]),
+            f"{label}: loss",
+            axes=2,
+            line=line,
+            **style,
+        ),
+        _scatter(
+            typed([s.w for s in kept], "f4"),
+            typed([s.b for s in kept], "f4"),
+            f"{label}: path",
+            axes=3,
+            mode="lines+markers",
+            **style,
+            line={**line, "width": 1.5},
+            marker={"size": 3, "color": PINNED},
+        ),
+    ]
+
+
+# --- the landscape ----------------------------------------------------------------------------
+
+
+def loss_window(states: Sequence, fit, *, keep: float = 10.0) -> tuple[tuple, tuple]:
+    """A (W, b) window holding the start, the optimum and the path; points whose excess loss is
+    over `keep` times the start's (a diverging run) are left outside."""
+    start = states[0]
+    limit = keep * max(start.loss - fit.loss, 0.0) + fit.loss
+    pts = [(fit.w, fit.b), (start.w, start.b)]
+    pts += [(s.w, s.b) for s in states if math.isfinite(s.loss) and s.loss <= limit]
+    ws, bs = np.array(pts).T
+    return _pad(ws.min(), ws.max()), _pad(bs.min(), bs.max())
+
+
+def _pad(lo: float, hi: float, margin: float = 0.08) -> tuple[float, float]:
+    span = hi - lo
+    if span <= 1e-9 * max(abs(lo), abs(hi), 1.0):
+        span = max(abs(lo), abs(hi), 1.0) * 0.1
+        return lo - span, hi + span
+    return lo - margin * span, hi + margin * span
+
+
+def contour_levels(mom, window, count: int = LEVELS) -> np.ndarray:
+    """Values of loss − loss*, half a decade apart, from the window's largest down."""
+    (w_lo, w_hi), (b_lo, b_hi) = window
+    corners = [(w - mom.fit.w, b - mom.fit.b) for w in (w_lo, w_hi) for b in (b_lo, b_hi)]
+    top = max(_excess(mom, ew, eb) for ew, eb in corners)
+    return 10.0 ** (math.floor(2 * math.log10(top)) / 2 - 0.5 * np.arange(count))
+
+
+def _excess(mom, ew, eb):
+    """loss − loss* = ½·(var x·ew² + (eb + mean x·ew)²), written to keep its digits."""
+    return 0.5 * (mom.x_var * ew * ew + (eb + mom.x_mean * ew) ** 2)
+
+
+def ellipse(mom, level: float, reach: float, count: int = ARC) -> tuple[np.ndarray, ...]:
+    """The points (W, b) where loss − loss* = level, as far as `reach` from the optimum: a
+    closed ellipse, or both long sides of one too long to show whole."""
+    (lam_max, _), ((q1w, q2w), (q1b, q2b)) = eigen(mom.hessian)
+    lam_min = mom.x_var / lam_max  # det H = var x exactly
+    long, short = math.sqrt(2 * level / lam_min), math.sqrt(2 * level / lam_max)
+    t = np.linspace(-1, 1, count) * math.asin(min(1.0, reach / long))
+    s, h = long * np.sin(t), short * np.cos(t)
+    s, h = np.concatenate([s, s[::-1], s[:1]]), np.concatenate([h, -h, h[:1]])
+    return mom.fit.w + q2w * s + q1w * h, mom.fit.b + q2b * s + q1b * h
+
+
+def _landscape_xy(mom, window) -> tuple[dict, dict]:
+    """The contour ellipses as one closed path (NaN between ellipses), and the optimum. Every
+    other ellipse runs the other way round, so the fill (nonzero rule) shades alternate bands
+    between levels."""
+    (w_lo, w_hi), (b_lo, b_hi) = window
+    reach = 2 * math.hypot(
+        max(abs(w_lo - mom.fit.w), abs(w_hi - mom.fit.w)),
+        max(abs(b_lo - mom.fit.b), abs(b_hi - mom.fit.b)),
+    )
+    ws, bs = [], []
+    for k, level in enumerate(contour_levels(mom, window)):
+        w, b = ellipse(mom, level, reach)
+        step = 1 if k % 2 == 0 else -1
+        ws += [w[::step], [np.nan]]
+        bs += [b[::step], [np.nan]]
+    contours = {"x": typed(np.concatenate(ws), "f4"), "y": typed(np.concatenate(bs), "f4")}
+    return contours, {"x": [mom.fit.w], "y": [mom.fit.b]}
+
+
+def _landscape_traces(contours: dict, optimum: dict) -> list[dict]:
+    """The contours, filled, and the optimum marked with a star."""
+    return [
+        _scatter(
+            **contours,
+            name="contours",
+            axes=3,
+            fill="toself",
+            fillcolor=LEVEL_FILL,
+            showlegend=False,
+            line={"color": LEVEL_LINE, "width": 1},
+            hoverinfo="skip",
+        ),
+        _scatter(
+            **optimum,
+            name="optimum",
+            axes=3,
+            mode="markers",
+            showlegend=False,
+            hovertemplate="least squares<br>W %{x:.6g}<br>b %{y:.6g}<extra></extra>",
+            marker={
+                "symbol": "star",
+                "size": 15,
+                "color": LSTSQ,
+                "line": {"width": 1, "color": "white"},
+            },
+        ),
+    ]
+
+
+# --- the traces -------------------------------------------------------------------------------
+
+
+def _data_traces(x, y, out, fit, truth) -> list[dict]:
+    """The data once (the points fitted, and those left out: hollow, in the legend if any),
+    and the true and least-squares lines (off until clicked in the legend)."""
+    ends = [float(x.min()), float(x.max())]
+    left_out = {"x": typed(x[out]), "y": typed(y[out])} if out.any() else {"x": [None], "y": [None]}
+    return [
+        _scatter(
+            typed(x[~out]),
+            typed(y[~out]),
+            "data",
+            mode="markers",
+            hoverinfo="skip",
+            showlegend=False,
+            marker={"size": 4, "color": DATA, "opacity": 0.55},
+        ),
+        _scatter(
+            **left_out,
+            name=f"left out ({out.sum():,})",
+            mode="markers",
+            hoverinfo="skip",
+            showlegend=bool(out.any()),
+            marker={"size": 6, "color": LEFT_OUT, "symbol": "circle-open", "line": {"width": 1.5}},
+        ),
+        _scatter(
+            ends,
+            [truth[0] * e + truth[1] for e in ends] if truth else [None, None],
+            "true line",
+            visible="legendonly" if truth else False,
+            line={"color": TRUE, "dash": "dash"},
+        ),
+        _scatter(
+            ends,
+            [fit.w * e + fit.b for e in ends],
+            "least squares",
+            visible="legendonly",
+            line={"color": LSTSQ, "dash": "dot", "width": 2},
+        ),
+    ]
+
+
+def _curve_traces(curve: dict, floor: dict) -> list[dict]:
+    """The loss curve (from epoch 1: its axis is logarithmic) and the lowest loss."""
+    return [
+        _scatter(
+            **curve,
+            name="loss",
+            axes=2,
+            showlegend=False,
+            line={"color": FITTED},
+            hovertemplate="epoch %{x:,}<br>loss %{y:.6g}<extra></extra>",
+        ),
+        _scatter(
+            **floor,
+            name="lowest loss",
+            axes=2,
+            showlegend=False,
+            line={"color": LSTSQ, "dash": "dot", "width": 1},
+            hovertemplate="lowest loss %{y:.6g}<extra></extra>",
+        ),
+    ]
+
+
+def _moving(s, x_lo: float, x_hi: float) -> list[dict]:
+    """What moves at one frame but the path (see _with_path): fitted line, loss marker, current
+    point. None of them is ever empty, nor is the path: Plotly drops a subplot's other traces
+    when an animation frame leaves it with nothing to draw."""
+    shown = s.epoch > 0  # the loss axis is logarithmic in epochs: epoch 0 has no place on it
+    return [
+        {"x": [x_lo, x_hi], "y": [s.w * x_lo + s.b, s.w * x_hi + s.b]},
+        {"x": [s.epoch if shown else None], "y": [s.loss if shown else None]},
+        {"x": [s.w], "y": [s.b]},
+    ]
+
+
+def _styled(moving: list[dict]) -> list[dict]:
+    """The moving traces with their styles."""
+    line, mark, path, now = moving
+    return [
+        _scatter(
+            **line,
+            name="fitted line",
+            hoverinfo="skip",
+            showlegend=False,
+            line={"color": FITTED, "width": 3},
+        ),
+        _scatter(
+            **mark,
+            name="now",
+            axes=2,
+            mode="markers",
+            showlegend=False,
+            hoverinfo="skip",
+            marker={"size": 10, "color": FITTED},
+        ),
+        _scatter(
+            **path,
+            name="path",
+            axes=3,
+            mode="lines+markers",
+            showlegend=False,
+            hoverinfo="skip",
+            line={"color": PATH, "width": 1.5},
+            marker={"size": 3, "color": PATH},
+        ),
+        _scatter(
+            **now,
+            name="W, b now",
+            axes=3,
+            mode="markers",
+            showlegend=False,
+            hoverinfo="skip",
+            marker={"size": 12, "color": FITTED, "symbol": "circle-open", "line": {"width": 3}},
+        ),
+    ]
+
+
+def _scatter(x, y, name: str, *, axes: int = 1, mode: str = "lines", **style) -> dict:
+    """A scatter trace dict on subplot `axes` (1: data, 2: loss, 3: landscape)."""
+    suffix = "" if axes == 1 else str(axes)
+    return {
+        "type": "scatter",
+        "x": x,
+        "y": y,
+        "name": name,
+        "mode": mode,
+        "xaxis": "x" + suffix,
+        "yaxis": "y" + suffix,
+        **style,
+    }
+
+
+# --- layout -----------------------------------------------------------------------------------
+
+
+def narrow_layout() -> dict:
+    """Plotly.relayout arguments that stack the three views for a phone-wide chart: data, then
+    loss, then landscape, in one column (at the same height: Streamlit keeps the chart's)."""
+    return {
+        "xaxis.domain": [0, 1],
+        "yaxis.domain": [0.68, 1],
+        "xaxis2.domain": [0, 1],
+        "yaxis2.domain": [0.39, 0.57],
+        "xaxis3.domain": [0, 1],
+        "yaxis3.domain": [0.06, 0.28],
+        "xaxis.title.text": "",
+        "xaxis2.title.text": "",
+        "legend.font.size": 10,
+    }
+
+
+def _layout(x, y, loss_scale: str) -> dict:
+    """Axes and the legend (which only toggles the reference lines); the run sets the loss and
+    landscape axes' ranges. Colours are neutral and backgrounds clear, for light and dark
+    pages: Streamlit's own chart theme would double the time Plotly takes to draw the figure."""
+    x_range = _pad(float(np.min(x)), float(np.max(x)), 0.02)
+    y_range = _pad(float(np.min(y)), float(np.max(y)), 0.05)
+    return {
+        "height": 560,
+        "template": "none",
+        "margin": {"l": 60, "r": 20, "t": 10, "b": 10},
+        "paper_bgcolor": "rgba(0,0,0,0)",
+        "plot_bgcolor": "rgba(0,0,0,0)",
+        "font": {"family": '"Source Sans", sans-serif', "color": TEXT, "size": 12},
+        "hovermode": "closest",
+        # dragging selects points (the page leaves them out of the fit); a selection is an
+        # event at once (Streamlit would otherwise set clickmode only after its first redraw)
+        "dragmode": "select",
+        "clickmode": "event",
+        "legend": {
+            "x": 0.005,
+            "y": 1,
+            "xanchor": "left",
+            "yanchor": "top",
+            "bgcolor": "rgba(128,128,128,0.12)",
+        },
+        "xaxis": _axis("x", [0, 0.47], x_range, "y"),
+        "yaxis": _axis("y", [0.1, 1], y_range, "x"),
+        "xaxis2": _axis("epoch", [0.57, 1], [0, 1], "y2", type="log"),
+        "yaxis2": _axis(
+            "loss",
+            [0.66, 1],
+            [0, 1],
+            "x2",
+            type=loss_scale,
+            exponentformat="power" if loss_scale == "log" else "B",
+        ),
+        "xaxis3": _axis("W", [0.57, 1], [0, 1], "y3"),
+        "yaxis3": _axis("b", [0.1, 0.5], [0, 1], "x3"),
+    }
+
+
+def _axis(title: str, domain, range_, anchor: str, **more) -> dict:
+    return {
+        "title": {"text": title},
+        "domain": domain,
+        "anchor": anchor,
+        "range": list(range_),
+        "gridcolor": GRID,
+        "zeroline": False,
+        "automargin": True,
+        **more,
+    }

@@ -1,0 +1,111 @@
+"""One training run as the page shows it: trained once per settings (cached), and sorted into
+the animation's frames, the loss curve and the blog's log.
+
+A module of its own, not part of app.py: Streamlit executes app.py anew on every rerun, and a
+cached function or a dataclass defined there would be built again each time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+import streamlit as st
+
+import lrcore
+from lrcore.settings import DEFAULTS, FIELDS, Settings
+
+from . import figures
+
+SLOW = ("adam", "sgd")  # step one epoch at a time: long runs get a progress bar
+
+
+def run_settings(settings: Settings) -> Settings:
+    """The settings that decide a run (view settings set to their defaults)."""
+    view = {n: getattr(DEFAULTS, n) for n, f in FIELDS.items() if f.metadata["group"] == "view"}
+    return settings.replace(**view)
+
+
+def log_every(iterations: int) -> int:
+    return max(1, iterations // 10)
+
+
+def epochs(iterations: int) -> list[int]:
+    """Every epoch the page needs: the frames and the epochs either side of each (the update
+    at a frame, with its numbers, is worked out from them), the loss curve and the log."""
+    frames = figures.frame_epochs(iterations)
+    around = {e + d for e in frames for d in (-1, 1) if 0 <= e + d <= iterations}
+    return sorted(
+        set(frames)
+        | around
+        | set(figures.curve_epochs(iterations))
+        | set(range(0, iterations + 1, log_every(iterations)))
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def train(settings: Settings, data_key: str, _data: lrcore.Dataset) -> list[lrcore.State]:
+    """The run's states at epochs(iterations), up to the epoch where it diverged if it did.
+    adam and sgd step epoch by epoch: a long run shows a progress bar. _data: the points
+    fitted (data_ui.run_data), which data_key names for the cache."""
+    data = _data
+    states = lrcore.train(
+        data.x,
+        data.y,
+        step_size=settings.step_size,
+        iterations=settings.iterations,
+        optimizer=settings.optimizer,
+        w0=settings.w0,
+        b0=settings.b0,
+        batch_size=settings.batch_size,
+        momentum=settings.momentum,
+        standardize=settings.standardize,
+        seed=settings.seed,
+        at=epochs(settings.iterations),
+    )
+    if settings.optimizer not in SLOW or settings.iterations < 2000:
+        return list(states)
+    text = f"Training {settings.iterations:,} epochs of {settings.optimizer}…"
+    bar, shown, out = st.progress(0.0, text=text), 0.0, []
+    for state in states:
+        out.append(state)
+        if state.epoch / settings.iterations - shown >= 0.02:
+            shown = state.epoch / settings.iterations
+            bar.progress(shown, text=text)
+    bar.empty()
+    return out
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+    states: list  # every State trained (see epochs()), in order
+    frames: list  # States at the frame epochs: the animation
+    curve: list  # States for the loss curve
+    log: list  # States every iterations/10 epochs: the blog's log
+    last: lrcore.State  # the final state, or the one where the run diverged
+    id: str = ""  # names this run on the page (settings, data, pinned run)
+
+    def at(self, epoch: int) -> lrcore.State | None:
+        """The state after `epoch` updates, if the run reached it and it was trained."""
+        return self._by_epoch.get(epoch)
+
+    @functools.cached_property
+    def _by_epoch(self) -> dict:
+        return {s.epoch: s for s in self.states}
+
+
+def split(states: list[lrcore.State], iterations: int, run_id: str = "") -> Run:
+    """The states of one run sorted into the animation, the loss curve and the log."""
+
+    def pick(wanted) -> list:
+        wanted = set(wanted) | {states[-1].epoch}
+        return [s for s in states if s.epoch in wanted]
+
+    return Run(
+        states,
+        pick(figures.frame_epochs(iterations)),
+        pick(figures.curve_epochs(iterations)),
+        pick(range(0, iterations + 1, log_every(iterations))),
+        states[-1],
+        run_id,
+    )

@@ -1,0 +1,109 @@
+"""The sidebar: the data and training controls, each keyed by its setting's name (so the widget,
+the URL and the CLI flag are one name)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+import lrcore
+from lrcore.settings import FIELDS, OPTIMIZERS, Settings
+
+from . import sources
+from .explain.limit import limit_ui
+from .text import label
+
+# Slider stops. A value from a link that is not on a grid is added to it, so links stay exact.
+STEP_SIZES = [float(f"{m}e{e}") for e in range(-6, 0) for m in (1, 1.5, 2, 3, 4, 5, 6, 7, 8)]
+STEP_SIZES += [1.0]
+ITERATIONS = [m * 10**e for e in range(6) for m in (1, 2, 5)] + [1_000_000]
+POINTS = [2, 5] + [m * 10**e for e in range(1, 5) for m in (1, 2, 5)] + [100_000]
+NOISES = [0.0] + [float(m * 10**e) for e in range(6) for m in (1, 2, 3, 5)] + [1e6]
+NUMBER_STEPS = {
+    "slope": 1.0,
+    "intercept": 100.0,
+    "x_min": 1.0,
+    "x_max": 1.0,
+    "w0": 1.0,
+    "b0": 100.0,
+    "seed": 1,
+    "batch_size": 1,
+}
+
+
+def controls_ui(settings: Settings, data: lrcore.Dataset) -> None:
+    """The sidebar: data and training controls, keyed by setting name."""
+    st.header("Data")
+    uses = sources.dataset_ui()  # the generated-data controls this dataset listens to
+    if "n" in uses:
+        grid_slider("n", POINTS, "{:,}")
+    if "noise" in uses:
+        grid_slider("noise", NOISES, "{:g}")
+    if "slope" in uses:
+        pair("slope", "intercept")
+        pair("x_min", "x_max")
+    if "seed" in uses:
+        left, right = st.columns([3, 2], vertical_alignment="bottom")
+        with left:
+            number("seed")
+        right.button(
+            "New data",
+            key="new_data",
+            on_click=new_seed,
+            width="stretch",
+            help="Draw a new sample: the next random seed",
+        )
+    st.header("Training")
+    optimizer = st.session_state.optimizer
+    st.selectbox(label("optimizer"), OPTIMIZERS, key="optimizer")
+    grid_slider("step_size", STEP_SIZES, "{:g}")
+    limit_ui(settings, data)  # the largest step that converges on this data
+    grid_slider("iterations", ITERATIONS, "{:,}")
+    number("batch_size", disabled=optimizer != "sgd")
+    lo, hi = bounds("momentum")
+    st.slider(
+        label("momentum"),
+        lo,
+        hi,
+        step=0.001,
+        key="momentum",
+        format="%.3f",
+        disabled=optimizer not in ("momentum", "nesterov"),
+    )
+    pair("w0", "b0")
+    st.toggle(label("standardize"), key="standardize")
+
+
+def bounds(name: str) -> tuple:
+    f = FIELDS[name]
+    kind = type(f.default)
+    return kind(f.metadata["lo"]), kind(f.metadata["hi"])
+
+
+def grid_slider(name: str, grid: list, fmt: str) -> None:
+    lo, hi = bounds(name)
+    options = sorted({v for v in grid if lo <= v <= hi} | {st.session_state[name]})
+    st.select_slider(label(name), options, key=name, format_func=fmt.format)
+
+
+def number(name: str, disabled: bool = False) -> None:
+    lo, hi = bounds(name)
+    st.number_input(
+        label(name),
+        lo,
+        hi,
+        step=type(lo)(NUMBER_STEPS[name]),
+        key=name,
+        format="%d" if isinstance(lo, int) else "%g",
+        disabled=disabled,
+    )
+
+
+def pair(left: str, right: str) -> None:
+    """Two number inputs, one under the other (side by side in columns cost every rerun about
+    a tenth of what the page costs the server)."""
+    number(left)
+    number(right)
+
+
+def new_seed() -> None:
+    st.session_state.seed = (st.session_state.seed + 1) % (bounds("seed")[1] + 1)
