@@ -51,8 +51,11 @@ def main() -> None:
             st.info(cut_note)
         if run.last.diverged:
             st.error(limit.divergence_text(settings, data, run.last, run.frames[0]))
+            limit.advice_ui(settings, data)
         elif warning := limit.warning_text(settings, data, run.last):
             st.warning(warning)
+        if note := limit.optimizer_note(settings, data, run.last):
+            st.info(note)
     results.results_ui(chosen, run, lrcore.closed_form(data.x, data.y))
 
 

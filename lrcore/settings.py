@@ -120,7 +120,9 @@ class Settings:
     seed: int = setting(0, 0, 2**31 - 1, "random seed (data and sgd shuffling)", group="data")
     # training
     optimizer: str = setting("gd", help="update rule", choices=OPTIMIZERS)
-    step_size: float = setting(0.0005, 1e-6, 1.0, "step size (learning rate)")
+    # step_size reaches far below the page's usual stops: data with x in the thousands (years,
+    # incomes) converges only below 1e-7 or so, and x near the largest allowed (1e100) below 1e-200
+    step_size: float = setting(0.0005, 1e-300, 1.0, "step size (learning rate)")
     iterations: int = setting(50_000, 1, 1_000_000, "epochs")
     batch_size: int = setting(32, 1, 100_000, "mini-batch size (sgd)")
     momentum: float = setting(0.9, 0.0, 0.999, "momentum beta (momentum, nesterov)")

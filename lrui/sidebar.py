@@ -6,15 +6,14 @@ from __future__ import annotations
 import streamlit as st
 
 import lrcore
-from lrcore.settings import FIELDS, OPTIMIZERS, Settings
+from lrcore.settings import DEFAULTS, FIELDS, OPTIMIZERS, Settings
 
-from . import sources
-from .explain.limit import limit_ui
+from . import lessons, sources
+from .explain.limit import limit_of, limit_ui, step_stops
 from .text import label
 
 # Slider stops. A value from a link that is not on a grid is added to it, so links stay exact.
-STEP_SIZES = [float(f"{m}e{e}") for e in range(-6, 0) for m in (1, 1.5, 2, 3, 4, 5, 6, 7, 8)]
-STEP_SIZES += [1.0]
+# (The step size's stops depend on the data: explain.limit.step_stops.)
 ITERATIONS = [m * 10**e for e in range(6) for m in (1, 2, 5)] + [1_000_000]
 POINTS = [2, 5] + [m * 10**e for e in range(1, 5) for m in (1, 2, 5)] + [100_000]
 NOISES = [0.0] + [float(m * 10**e) for e in range(6) for m in (1, 2, 3, 5)] + [1e6]
@@ -32,6 +31,14 @@ NUMBER_STEPS = {
 
 def controls_ui(settings: Settings, data: lrcore.Dataset) -> None:
     """The sidebar: data and training controls, keyed by setting name."""
+    st.button(
+        "Reset to the blog's run",
+        key="reset",
+        on_click=reset,
+        icon=":material/restart_alt:",
+        width="stretch",
+        help="Every setting back to the blog post's: its data, gd, step size 0.0005, 50,000 epochs",
+    )
     st.header("Data")
     uses = sources.dataset_ui()  # the generated-data controls this dataset listens to
     if "n" in uses:
@@ -55,8 +62,9 @@ def controls_ui(settings: Settings, data: lrcore.Dataset) -> None:
     st.header("Training")
     optimizer = st.session_state.optimizer
     st.selectbox(label("optimizer"), OPTIMIZERS, key="optimizer")
-    grid_slider("step_size", STEP_SIZES, "{:g}")
-    limit_ui(settings, data)  # the largest step that converges on this data
+    grid_slider("step_size", step_stops(limit_of(settings, data)), "{:g}")
+    if "step_size" not in lessons.hidden(settings):
+        limit_ui(settings, data)  # the largest step that converges on this data
     grid_slider("iterations", ITERATIONS, "{:,}")
     number("batch_size", disabled=optimizer != "sgd")
     lo, hi = bounds("momentum")
@@ -107,3 +115,9 @@ def pair(left: str, right: str) -> None:
 
 def new_seed() -> None:
     st.session_state.seed = (st.session_state.seed + 1) % (bounds("seed")[1] + 1)
+
+
+def reset() -> None:
+    """Every setting back to its default (the blog's run); a file already read stays on hand."""
+    for name in FIELDS:
+        st.session_state[name] = getattr(DEFAULTS, name)

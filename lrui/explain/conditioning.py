@@ -13,7 +13,7 @@ from lrcore.optim import LINEAR
 from lrcore.settings import Settings
 
 from ..text import fmt
-from .limit import LIMIT_RULE, why
+from .limit import LIMIT_RULE, NO_LIMIT, why
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -61,7 +61,7 @@ def why_ui(settings: Settings, data, run) -> None:
     predicted = "never" if math.isinf(r.epochs_to_1pct) else f"{math.ceil(r.epochs_to_1pct):,}"
     cols = st.columns(4)
     cols[0].metric(
-        "Largest stable step",
+        "Largest stable step" if settings.optimizer in LINEAR else "gd's largest stable step",
         fmt(r.limit),
         help=LIMIT_RULE.get(settings.optimizer, "gd's limit, 2/λmax, as a guide"),
     )
@@ -79,14 +79,22 @@ def why_ui(settings: Settings, data, run) -> None:
 
 def limit_paragraph(settings: Settings, r: Rates) -> str:
     x_name = "standardized x" if settings.standardize else "x"
-    rule = LIMIT_RULE.get(settings.optimizer, "gd's: adam and sgd have no sharp limit")
-    return (
+    bowl = (
         f"**The step-size limit.** The loss is a bowl in (W, b). Its Hessian H (on "
         f"{x_name}) has eigenvalues λmax = {fmt(r.lam_max)} along the steepest direction "
         f"and λmin = {fmt(r.lam_min)} along the flattest. Along a direction of curvature "
         f"λ, gd multiplies the error by (1 − η·λ) each epoch, so it converges only while "
-        f"|1 − η·λmax| < 1, that is η < 2/λmax. For {settings.optimizer} on this data the limit "
-        f"is **{fmt(r.limit)}** ({rule}); this run uses η = {settings.step_size:g}."
+        f"|1 − η·λmax| < 1, that is η < 2/λmax."
+    )
+    if settings.optimizer not in LINEAR:
+        return (
+            f"{bowl} {settings.optimizer} has no sharp step-size limit: "
+            f"{NO_LIMIT[settings.optimizer]} For comparison, gd's limit on this data is "
+            f"{fmt(r.limit)}; this run uses η = {settings.step_size:g}."
+        )
+    return (
+        f"{bowl} For {settings.optimizer} on this data the limit is **{fmt(r.limit)}** "
+        f"({LIMIT_RULE[settings.optimizer]}); this run uses η = {settings.step_size:g}."
     )
 
 
