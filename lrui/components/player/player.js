@@ -95,7 +95,9 @@ export default function ({ parentElement, data: bytes }) {
   // A rerun that keeps the run (an expander opened, a run pinned) keeps the player where it
   // was; a new run starts from its first epoch and plays once.
   const seen = window.__lrFrame && window.__lrFrame.run === data.id ? window.__lrFrame : null;
-  const wasPlaying = window.__lrPlaying === data.id;
+  // where attach() takes up the run: null for a new run (it plays from the start), else the
+  // frame and whether it was playing (set again whenever the run is put into a chart anew)
+  let resume = seen && {index: seen.index, playing: window.__lrPlaying === data.id};
   playing(false);
   show(seen ? seen.index : 0);
   const listen = (el) => {
@@ -152,13 +154,13 @@ export default function ({ parentElement, data: bytes }) {
     // the new run is painted before its first frame is drawn
     await new Promise((done) => requestAnimationFrame(() => setTimeout(done)));
     if (!current()) return;
-    if (!seen || wasPlaying) start();
-    else jump(seen.index);
+    if (!resume || resume.playing) start();
+    else jump(resume.index);
     root.dataset.playing = data.id;  // (tests wait for this before they press anything)
   };
   // While the page reruns, a run playing holds still: its frames would take the browser's one
   // thread from the page being redrawn (on a slow machine, most of it). A rerun that keeps the
-  // run plays it on, from the new player (wasPlaying) or, if Streamlit did not call one, here.
+  // run plays it on, from the new player (resume) or, if Streamlit did not call one, here.
   window.__lrHold = (rerunning) => {
     if (!current() || !gd) return;
     if (rerunning && play.dataset.on && !held) {
@@ -196,6 +198,8 @@ export default function ({ parentElement, data: bytes }) {
     if (!current() || !parentElement.isConnected) clearInterval(watch);
     else if (gd && !busy && (chart() !== gd ||
              gd._transitionData._frames.length !== data.names.length)) {
+      // (a run that finished stays finished: it is taken up where it was, not played again)
+      resume = {index: Number(scrub.value), playing: Boolean(play.dataset.on)};
       gd.__lrRun = null;
       gd = null;
       tries = 0;
