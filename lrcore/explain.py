@@ -22,7 +22,7 @@ import numpy as np
 
 from . import optim
 from .model import moments, stable_step_size
-from .train import _Problem, train
+from .train import Problem, train
 
 
 class Rates(NamedTuple):
@@ -37,28 +37,48 @@ class Rates(NamedTuple):
     epochs_to_1pct: float  # predicted epochs to get within 1% of the optimum (inf if ρ ≥ 1)
 
 
-def rates(x, y, step_size: float, optimizer: str = "gd", momentum: float = 0.9,
-          standardize: bool = False, w0: float = 0.0, b0: float = 0.0) -> Rates:
+def rates(
+    x,
+    y,
+    step_size: float,
+    optimizer: str = "gd",
+    momentum: float = 0.9,
+    standardize: bool = False,
+    w0: float = 0.0,
+    b0: float = 0.0,
+) -> Rates:
     """The Hessian's eigenvalues, the stability limit and the predicted convergence. For adam and
     sgd, which have no sharp limit, the gd figures are given as a guide."""
-    prob = _Problem(x, y, standardize)
+    prob = Problem(x, y, standardize)
     rule = optimizer if optimizer in optim.LINEAR else "gd"
-    rho = np.array([max(abs(np.linalg.eigvals(optim.linear_update(rule, step_size, lam,
-                                                                  momentum))))
-                    for lam in prob.lam])
+    rho = np.array(
+        [
+            max(abs(np.linalg.eigvals(optim.linear_update(rule, step_size, lam, momentum))))
+            for lam in prob.lam
+        ]
+    )
     e_hat = prob.q.T @ np.array(prob.to_train(w0 - prob.mom.fit.w, b0 - prob.mom.fit.b))
     dist2 = e_hat**2
     share = dist2 / dist2.sum() if dist2.sum() > 0 else np.array([0.0, 1.0])
     limit = stable_step_size(x, y, rule, momentum, standardize)
     lam_max, lam_min = prob.lam
-    return Rates(lam_max, lam_min, lam_max / lam_min, limit, float(rho.max()),
-                 float(share[1]), _solve_1pct(share, rho))
+    return Rates(
+        lam_max,
+        lam_min,
+        lam_max / lam_min,
+        limit,
+        float(rho.max()),
+        float(share[1]),
+        _solve_1pct(share, rho),
+    )
 
 
 def _solve_1pct(share, rho, target=1e-4) -> float:
     """The k where Σ shareᵢ·ρᵢ^(2k) falls to 1e-4, by bisection (inf if it never does)."""
+
     def left(k):
         return float(np.sum(share * rho ** (2 * k)))
+
     if left(0) <= target:
         return 0.0
     if rho[share > 0].max() >= 1:

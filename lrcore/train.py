@@ -39,8 +39,12 @@ class State(NamedTuple):
     diverged: bool = False  # the run stopped here because the loss or a parameter blew up
 
 
-class _Problem:
-    """The data as training sees it: moments, coordinates, Hessian and the divergence rule."""
+class Problem:
+    """The data as training sees it: its moments, the training coordinates z = (x − m)/s (m = 0,
+    s = 1 on raw x), the Hessian's eigenvalues `lam` (largest first) and eigenvectors `q` (as
+    columns) in those coordinates, and the divergence rule's `loss_limit` (set by train from the
+    starting loss; inf until then). Errors e = (e_u, e_c) are in training coordinates; ê = qᵀ·e
+    are the same errors along the eigen-directions."""
 
     def __init__(self, x, y, standardize: bool):
         self.mom = moments(x, y)
@@ -77,10 +81,22 @@ class _Problem:
         return [State(*row) for row in zip(*cols, strict=True)]
 
 
-def train(x, y, *, step_size: float, iterations: int, optimizer: str = "gd", w0: float = 0.0,
-          b0: float = 0.0, every: int = 1, batch_size: int | None = None, momentum: float = 0.9,
-          standardize: bool = False, seed: int = 0,
-          at: Iterable[int] | None = None) -> Iterator[State]:
+def train(
+    x,
+    y,
+    *,
+    step_size: float,
+    iterations: int,
+    optimizer: str = "gd",
+    w0: float = 0.0,
+    b0: float = 0.0,
+    every: int = 1,
+    batch_size: int | None = None,
+    momentum: float = 0.9,
+    standardize: bool = False,
+    seed: int = 0,
+    at: Iterable[int] | None = None,
+) -> Iterator[State]:
     """Train y ≈ w·x + b and yield the state at epochs 0, every, 2·every, ... and always the
     last one: `iterations`, or the epoch where the run diverged (its state has diverged=True).
     `at`, if given, lists the epochs to yield instead of every's multiples (0 and the last
@@ -95,7 +111,7 @@ def train(x, y, *, step_size: float, iterations: int, optimizer: str = "gd", w0:
         targets = list(range(every, iterations, every)) + [iterations] * (iterations > 0)
     else:
         targets = sorted({int(k) for k in at if 0 < k < iterations} | {iterations} - {0})
-    prob = _Problem(x, y, standardize)
+    prob = Problem(x, y, standardize)
     with np.errstate(all="ignore"):
         e0 = prob.to_train(w0 - prob.mom.fit.w, b0 - prob.mom.fit.b)
         start = prob.states(0, *e0)[0]
@@ -107,8 +123,11 @@ def train(x, y, *, step_size: float, iterations: int, optimizer: str = "gd", w0:
         if optimizer in optim.LINEAR:
             yield from _jump(prob, optimizer, step_size, momentum, targets, e0)
         else:
-            steps = (_adam_steps(prob, step_size, e0) if optimizer == "adam" else
-                     _sgd_steps(prob, step_size, e0, batch_size or 32, seed))
+            steps = (
+                _adam_steps(prob, step_size, e0)
+                if optimizer == "adam"
+                else _sgd_steps(prob, step_size, e0, batch_size or 32, seed)
+            )
             yield from _report(prob, steps, targets)
 
 
@@ -134,7 +153,7 @@ def _jump(prob, optimizer, step_size, beta, targets, e0) -> Iterator[State]:
     s = np.stack([prob.q.T @ np.array(e0), np.zeros(2)], axis=-1)  # (direction, (ê, v))
     epoch = 0
     for first in range(0, len(targets), _CHUNK):
-        epochs = np.array(targets[first:first + _CHUNK], dtype=np.int64)
+        epochs = np.array(targets[first : first + _CHUNK], dtype=np.int64)
         gaps = np.diff(epochs, prepend=epoch)
         if (gaps == gaps[0]).all():  # every k epochs: step by A^k, doubling (optim.orbit)
             p = optim.power(a, int(gaps[0]))
