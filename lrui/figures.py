@@ -10,8 +10,8 @@ player puts a run into the chart in place (Plotly.update and addFrames: the figu
 then combine(chart, run)) and drives its frames with Plotly.animate (play, pause, step, a
 scrubber), showing readout() of each; only what moves travels in the frames. A new run so
 sends only the run, and the chart is never remounted for it (Plotly.update still redraws it
-whole). Nothing here draws a slider, buttons or text in Plotly: they cost more to draw than
-the data.
+whole). Nothing here draws a slider or buttons in Plotly, and the only text is the views'
+titles (three annotations): they cost more to draw than the data.
 
 The loss is a quadratic in (W, b), so its contours are ellipses around the optimum:
 loss − loss* = ½·eᵀHe for e = (W − W*, b − b*), H = [[mean x², mean x], [mean x, 1]]. They are
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import html
 import math
 from collections.abc import Sequence
 
@@ -32,6 +33,8 @@ import numpy as np
 import plotly.graph_objects as go
 
 from lrcore.model import eigen, moments
+
+from .text import equation, number, scales, zeroed
 
 FRAMES = 120  # frames per run, at log-spaced epochs
 CURVE = 500  # points on the loss curve: log-spaced and linear-spaced epochs together
@@ -53,6 +56,8 @@ DATA_TRACE, LEFT_OUT_TRACE = 0, 1  # the points fitted, and those left out (both
 RUN_TRACES = 4  # the run's traces start here: after the data (2) and the two reference lines
 TRACES = 12  # in all: 2 data, 2 reference lines, curve, lowest loss, contours, optimum, 4 moving
 FRAME_INDICES = list(range(TRACES - MOVING, TRACES))
+TITLES = ("Data and fitted line", "Loss by epoch", "Loss landscape over (W, b)")  # the views'
+LOSS_TICKS = 4  # at most this many labels on a logarithmic loss axis: they fit a phone's view
 
 
 @functools.cache
@@ -75,10 +80,13 @@ def curve_epochs(iterations: int, count: int = CURVE) -> tuple[int, ...]:
     return tuple(sorted(set(frame_epochs(iterations)) | set(lins.tolist())))
 
 
-def readout(state) -> str:
-    """The numbers at one epoch, as the player shows them beside the views."""
+def readout(state, scale: dict[str, float] | None = None) -> str:
+    """The numbers at one epoch, as the player shows them beside the views: 6 significant
+    digits, and 0 for what is zero up to rounding beside the data's `scale` (text.scales)."""
+    w, b, loss = (zeroed(getattr(state, k), (scale or {}).get(k, 0.0)) for k in ("w", "b", "loss"))
     text = (
-        f"epoch {state.epoch:,} · W = {state.w:.6g} · b = {state.b:.6g} · loss = {state.loss:.6g}"
+        f"epoch {state.epoch:,} · W = {number(w, 6)} · b = {number(b, 6)} · "
+        f"loss = {number(loss, 6)}"
     )
     return text + " · diverged here" if state.diverged else text
 
@@ -91,10 +99,13 @@ def chart(
     truth: tuple[float, float] | None = None,
     loss_scale: str = "log",
     overlay: Sequence[dict] = (),
+    axis_titles: tuple[str, str] = ("x", "y"),
 ) -> dict:
     """The chart the page draws once per data: base() with `overlay` (see pinned()) drawn over
     it. The player puts each run into it in place (see run() and combine())."""
-    spec = base(x, y, left_out=left_out, truth=truth, loss_scale=loss_scale)
+    spec = base(
+        x, y, left_out=left_out, truth=truth, loss_scale=loss_scale, axis_titles=axis_titles
+    )
     spec["data"] += list(overlay)
     return spec
 
@@ -106,11 +117,13 @@ def base(
     left_out: Sequence[int] = (),
     truth: tuple[float, float] | None = None,
     loss_scale: str = "log",
+    axis_titles: tuple[str, str] = ("x", "y"),
 ) -> dict:
     """The chart for this data without a run: the data (the points at the indices `left_out`
     hollow, as left out of the fit), the true line (`truth`: slope, intercept, if the data was
-    drawn from one) and the least-squares line of the points fitted, the axes, and the run's
-    traces as styled placeholders."""
+    drawn from one) and the least-squares line of the points fitted, the axes (the data
+    view's titled `axis_titles`: x, y or a file's column names, shown as plain text), the
+    views' titles, and the run's traces as styled placeholders."""
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     out = np.zeros(len(x), bool)
     out[np.asarray(left_out, dtype=np.int64)] = True
@@ -122,7 +135,7 @@ def base(
         + _landscape_traces(hidden, hidden)
         + _styled([hidden] * MOVING)
     )
-    return {"data": data, "layout": _layout(x, y, loss_scale)}
+    return {"data": data, "layout": _layout(x, y, loss_scale, axis_titles)}
 
 
 def run(
@@ -144,7 +157,7 @@ def run(
     The ranges also hold the States in `hold` (a pinned run's frames). The fitted line spans
     `x_range` (default: x's)."""
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
-    mom = moments(x, y)
+    mom, scale = moments(x, y), scales(x, y)
     window = loss_window([*frames, *hold], mom.fit)
     x_lo, x_hi = map(float, x_range or (x.min(), x.max()))
     ws, bs = np.array([s.w for s in frames]), np.array([s.b for s in frames])
@@ -164,7 +177,7 @@ def run(
         "layout": {
             "meta": run_id,
             "xaxis2": {"range": [0, math.log10(top) + 0.05]},
-            "yaxis2": {"range": _loss_range(losses, [*frames, *hold], mom.fit.loss, loss_scale)},
+            "yaxis2": _loss_axis(losses, [*frames, *hold], mom.fit.loss, loss_scale),
             "xaxis3": {"range": list(window[0])},
             "yaxis3": {"range": list(window[1])},
         },
@@ -174,7 +187,7 @@ def run(
             for s, m in zip(frames, moving, strict=True)
         ],
         "names": [str(s.epoch) for s in frames],
-        "readouts": [readout(s) for s in frames],
+        "readouts": [readout(s, scale) for s in frames],
     }
 
 
@@ -210,6 +223,18 @@ def combine(chart: dict, one_run: dict) -> dict:
         layout[axis] = dict(layout[axis], **one_run["layout"][axis])
     frames = [dict(f, data=frame_data(one_run, i)) for i, f in enumerate(one_run["frames"])]
     return {"data": data, "layout": layout, "frames": frames}
+
+
+def _loss_axis(losses, frames, lowest: float, scale: str) -> dict:
+    """The loss axis's range and ticks: on a log scale whole decades, at most LOSS_TICKS
+    labels (Plotly's own would label 2 and 5 between them, which overlap on a phone), or
+    Plotly's own when the range holds fewer than two decades. (tickmode is always given:
+    Plotly.update would keep a previous run's otherwise.)"""
+    lo, hi = _loss_range(losses, frames, lowest, scale)
+    decades = math.floor(hi) - math.ceil(lo) + 1 if scale == "log" else 0  # whole ones in range
+    if decades < 2:
+        return {"range": [lo, hi], "tickmode": "auto"}
+    return {"range": [lo, hi], "tickmode": "linear", "tick0": 0, "dtick": -(-decades // LOSS_TICKS)}
 
 
 def _loss_range(losses, frames, lowest: float, scale: str) -> list[float]:
@@ -379,7 +404,8 @@ def _landscape_traces(contours: dict, optimum: dict) -> list[dict]:
 
 def _data_traces(x, y, out, fit, truth) -> list[dict]:
     """The data once (the points fitted, and those left out: hollow, in the legend if any),
-    and the true and least-squares lines (off until clicked in the legend)."""
+    and the true and least-squares lines (shown; a click in the legend hides one), their
+    equations in their hover text."""
     ends = [float(x.min()), float(x.max())]
     left_out = {"x": typed(x[out]), "y": typed(y[out])} if out.any() else {"x": [None], "y": [None]}
     return [
@@ -404,14 +430,15 @@ def _data_traces(x, y, out, fit, truth) -> list[dict]:
             ends,
             [truth[0] * e + truth[1] for e in ends] if truth else [None, None],
             "true line",
-            visible="legendonly" if truth else False,
+            visible=bool(truth),
+            **({"hovertemplate": f"true line: {equation(*truth)}<extra></extra>"} if truth else {}),
             line={"color": TRUE, "dash": "dash"},
         ),
         _scatter(
             ends,
             [fit.w * e + fit.b for e in ends],
             "least squares",
-            visible="legendonly",
+            hovertemplate=f"least squares: {equation(fit.w, fit.b)}<extra></extra>",
             line={"color": LSTSQ, "dash": "dot", "width": 2},
         ),
     ]
@@ -459,7 +486,7 @@ def _styled(moving: list[dict]) -> list[dict]:
             **line,
             name="fitted line",
             hoverinfo="skip",
-            showlegend=False,
+            legendrank=1,  # first in the legend
             line={"color": FITTED, "width": 3},
         ),
         _scatter(
@@ -511,32 +538,67 @@ def _scatter(x, y, name: str, *, axes: int = 1, mode: str = "lines", **style) ->
 # --- layout -----------------------------------------------------------------------------------
 
 
+# Where the views sit (paper fractions: x domain, y domain), side by side and, on a phone,
+# stacked; each view's title sits above its top left corner.
+WIDE = {"": ([0, 0.47], [0.1, 1]), "2": ([0.57, 1], [0.68, 1]), "3": ([0.57, 1], [0.1, 0.5])}
+# on a phone the data view is the lowest, right above the player that moves its line
+NARROW = {"": ([0, 1], [0.07, 0.37]), "2": ([0, 1], [0.85, 1]), "3": ([0, 1], [0.54, 0.74])}
+TITLE_LENGTH = 40  # characters of an axis title from a file's column name
+
+
 def narrow_layout() -> dict:
-    """Plotly.relayout arguments that stack the three views for a phone-wide chart: data, then
-    loss, then landscape, in one column (at the same height: Streamlit keeps the chart's)."""
-    return {
-        "xaxis.domain": [0, 1],
-        "yaxis.domain": [0.68, 1],
-        "xaxis2.domain": [0, 1],
-        "yaxis2.domain": [0.39, 0.57],
-        "xaxis3.domain": [0, 1],
-        "yaxis3.domain": [0.06, 0.28],
-        "xaxis.title.text": "",
-        "xaxis2.title.text": "",
-        "legend.font.size": 10,
-    }
+    """Plotly.relayout arguments that stack the three views for a phone-wide chart: loss, then
+    landscape, then data (right above the player), in one column (at the same height:
+    Streamlit keeps the chart's), with fewer labels on the loss axes."""
+    out = {"xaxis2.title.text": "", "legend.font.size": 10, "yaxis2.nticks": LOSS_TICKS}
+    out["legend.y"] = NARROW[""][1][1]  # the legend stays in the data view's corner
+    for i, (view, (x_domain, y_domain)) in enumerate(NARROW.items()):
+        out |= {f"xaxis{view}.domain": x_domain, f"yaxis{view}.domain": y_domain}
+        out |= {f"annotations[{i}].x": x_domain[0], f"annotations[{i}].y": y_domain[1]}
+    return out
 
 
-def _layout(x, y, loss_scale: str) -> dict:
-    """Axes and the legend (which only toggles the reference lines); the run sets the loss and
-    landscape axes' ranges. Colours are neutral and backgrounds clear, for light and dark
-    pages: Streamlit's own chart theme would double the time Plotly takes to draw the figure."""
+def _titles() -> list[dict]:
+    """The views' titles (plain annotations: cheap to draw again at each run)."""
+    return [
+        {
+            "text": text,
+            "x": x_domain[0],
+            "y": y_domain[1],
+            "xref": "paper",
+            "yref": "paper",
+            "xanchor": "left",
+            "yanchor": "bottom",
+            "yshift": 2,
+            "showarrow": False,
+            "font": {"size": 14},
+        }
+        for text, (x_domain, y_domain) in zip(TITLES, WIDE.values(), strict=True)
+    ]
+
+
+def plain_text(text: str) -> str:
+    """User text (a column name) as Plotly shows it as itself: no tags (<b>), entities or
+    maths ($…$) apply, and a long one is cut short."""
+    text = str(text)
+    if len(text) > TITLE_LENGTH:
+        text = text[: TITLE_LENGTH - 1] + "…"
+    return html.escape(text, quote=False).replace("$", "&#36;")
+
+
+def _layout(x, y, loss_scale: str, axis_titles: tuple[str, str]) -> dict:
+    """Axes, the views' titles and the legend (the fitted line, and the reference lines it
+    hides or shows); the run sets the loss and landscape axes' ranges. Colours are neutral
+    and backgrounds clear, for light and dark pages: Streamlit's own chart theme would double
+    the time Plotly takes to draw the figure."""
     x_range = _pad(float(np.min(x)), float(np.max(x)), 0.02)
     y_range = _pad(float(np.min(y)), float(np.max(y)), 0.05)
+    (x1, y1), (x2, y2), (x3, y3) = WIDE.values()
+    x_title, y_title = map(plain_text, axis_titles)
     return {
         "height": 560,
         "template": "none",
-        "margin": {"l": 60, "r": 20, "t": 10, "b": 10},
+        "margin": {"l": 60, "r": 20, "t": 26, "b": 10},
         "paper_bgcolor": "rgba(0,0,0,0)",
         "plot_bgcolor": "rgba(0,0,0,0)",
         "font": {"family": '"Source Sans", sans-serif', "color": TEXT, "size": 12},
@@ -552,19 +614,21 @@ def _layout(x, y, loss_scale: str) -> dict:
             "yanchor": "top",
             "bgcolor": "rgba(128,128,128,0.12)",
         },
-        "xaxis": _axis("x", [0, 0.47], x_range, "y"),
-        "yaxis": _axis("y", [0.1, 1], y_range, "x"),
-        "xaxis2": _axis("epoch", [0.57, 1], [0, 1], "y2", type="log"),
+        "annotations": _titles(),
+        "xaxis": _axis(x_title, x1, x_range, "y"),
+        "yaxis": _axis(y_title, y1, y_range, "x"),
+        # (its labels a little lower: clear of the loss axis's lowest, in the corner between)
+        "xaxis2": _axis("epoch", x2, [0, 1], "y2", type="log", ticklabelstandoff=4),
         "yaxis2": _axis(
             "loss",
-            [0.66, 1],
+            y2,
             [0, 1],
             "x2",
             type=loss_scale,
             exponentformat="power" if loss_scale == "log" else "B",
         ),
-        "xaxis3": _axis("W", [0.57, 1], [0, 1], "y3"),
-        "yaxis3": _axis("b", [0.1, 0.5], [0, 1], "x3"),
+        "xaxis3": _axis("W", x3, [0, 1], "y3"),
+        "yaxis3": _axis("b", y3, [0, 1], "x3"),
     }
 
 

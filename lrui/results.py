@@ -13,6 +13,7 @@ import lrcore
 from lrcore.settings import Settings
 
 from . import runs, sources
+from .text import NOISE, number, zeroed
 from .url import share_link
 
 
@@ -21,10 +22,10 @@ def results_ui(chosen: Settings, run: runs.Run, fit: lrcore.Fit) -> None:
     share link. Few page elements: a rerun's cost on the server and in the browser grows with
     their number."""
     last = run.last
-    st.subheader("Result" + (" (diverged)" if last.diverged else ""))
-    st.markdown(result_table(last, fit))
-    st.caption(f"Least squares: R² = {fit.r2:.4f}, RMSE = {fit.rmse:.6g}.")
-    st.subheader(f"Training log (every {runs.log_every(chosen.iterations):,} epochs)")
+    st.header("Result" + (" (diverged)" if last.diverged else ""))
+    st.markdown(result_table(last, fit, run.frames[0]))
+    st.caption(f"Least squares: R² = {fit.r2:.4f}, RMSE = {number(fit.rmse, 6)}.")
+    st.header(f"Training log (every {runs.log_every(chosen.iterations):,} epochs)")
     st.markdown(log_table(run.log))
     with st.expander("Downloads and the share link", key="share", on_change="rerun") as box:
         if box.open:  # built only when opened: every element costs each rerun
@@ -54,17 +55,35 @@ def share_ui(chosen: Settings, run: runs.Run) -> None:
     st.code(share_link(chosen), language=None, wrap_lines=True)
 
 
-def result_table(last: lrcore.State, fit: lrcore.Fit) -> str:
+COLUMNS = ("w", "b", "loss", "dw", "db")
+
+
+def result_table(last: lrcore.State, fit: lrcore.Fit, first: lrcore.State) -> str:
     """The run's last state, the least-squares answer and their difference, as a Markdown
-    table (numbers only: nothing a user typed)."""
+    table (numbers only: nothing a user typed), to 6 significant digits. What is zero up to
+    rounding shows as 0 (text.zeroed): a value beside the size of the problem in its column
+    (the run's start and the answer), a difference beside the two numbers it subtracts."""
+    size = {
+        "w": max(abs(first.w), abs(fit.w)),
+        "b": max(abs(first.b), abs(fit.b)),
+        "loss": NOISE * max(first.loss, fit.loss),  # a square: its noise is NOISE² of it
+        "dw": abs(first.dw),
+        "db": abs(first.db),
+    }
+    run = {q: getattr(last, q) for q in COLUMNS}
+    answer = {"w": fit.w, "b": fit.b, "loss": fit.loss, "dw": 0.0, "db": 0.0}
+    apart = {q: run[q] - answer[q] for q in ("w", "b", "loss")}
     rows = [
-        ("this run, epoch " + f"{last.epoch:,}", last.w, last.b, last.loss, last.dw, last.db),
-        ("least squares", fit.w, fit.b, fit.loss, 0.0, 0.0),
-        ("run − least squares", last.w - fit.w, last.b - fit.b, last.loss - fit.loss, None, None),
+        (f"this run, epoch {last.epoch:,}", [zeroed(run[q], size[q]) for q in COLUMNS]),
+        ("least squares", [zeroed(answer[q], size[q]) for q in COLUMNS]),
+        (
+            "run − least squares",
+            [zeroed(d, max(abs(run[q]), abs(answer[q]))) for q, d in apart.items()] + [None] * 2,
+        ),
     ]
-    lines = ["| | W | b | loss | dW | db |", "|---|--:|--:|--:|--:|--:|"]
-    for name, *values in rows:
-        cells = ["" if v is None else f"{v:.6g}" for v in values]
+    lines = ["| run | W | b | loss | dW | db |", "|---|--:|--:|--:|--:|--:|"]
+    for name, values in rows:
+        cells = ["" if v is None else number(v, 6) for v in values]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

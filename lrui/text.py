@@ -1,10 +1,13 @@
-"""Words and numbers as the page writes them: a setting's label, a number as a person reads it,
-a run's settings in a few words, user text shown as itself, and the short ids of caches."""
+"""Words and numbers as the page writes them: a setting's label, a number as a person reads it
+(and a line's equation), a run's settings in a few words, user text shown as itself, and the
+short ids of caches."""
 
 from __future__ import annotations
 
 import hashlib
 import math
+
+import numpy as np
 
 from lrcore.settings import FIELDS, Settings
 
@@ -27,6 +30,62 @@ def fmt(v: float, sig: int = 4) -> str:
     if mag >= 12 or mag < -5:
         return f"{v:.{sig - 1}e}"
     return f"{v:,.{max(0, sig - 1 - mag)}f}"
+
+
+MINUS = "\u2212"  # the minus sign (−), not the hyphen
+SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+NOISE = 1e-9  # float64 holds about 16 digits: 9 digits below the data's scale is rounding noise
+
+
+def number(v: float, sig: int = 4) -> str:
+    """v as people write it: `sig` significant digits without trailing zeros, thousands
+    separated, a true minus sign, and powers of ten when very large or small: 4,000; −585.65;
+    0.0006008; 1.235×10¹²."""
+    if not math.isfinite(v):
+        return "NaN" if math.isnan(v) else ("∞" if v > 0 else MINUS + "∞")
+    if v == 0:
+        return "0"
+    v = float(f"{v:.{sig}g}")
+    mag = math.floor(math.log10(abs(v)))
+    if mag >= 12 or mag < -5:
+        mantissa = _trim(f"{abs(v) / 10.0**mag:.{sig - 1}f}")
+        text = f"{mantissa}×10{str(mag).translate(SUPERSCRIPT)}"
+    else:
+        text = _trim(f"{abs(v):,.{max(0, sig - 1 - mag)}f}")
+    return (MINUS if v < 0 else "") + text
+
+
+def _trim(digits: str) -> str:
+    """A decimal number without trailing zeros after its point (4,000.50 -> 4,000.5)."""
+    return digits.rstrip("0").rstrip(".") if "." in digits else digits
+
+
+def equation(w: float, b: float, sig: int = 4, b_sig: int = 5) -> str:
+    """The line y = w·x + b as people write it: 'y = 0.326x − 585.65', 'y = 50x + 4,000'
+    (w to `sig` significant digits, b to `b_sig`)."""
+    sign = MINUS if number(b, b_sig).startswith(MINUS) else "+"
+    return f"y = {number(w, sig)}x {sign} {number(b, b_sig).removeprefix(MINUS)}"
+
+
+def zeroed(v: float, scale: float) -> float:
+    """v, or 0.0 when it is zero up to rounding beside `scale`, the size of the numbers it is
+    computed from (|v| ≤ NOISE·scale): a start of 0 that the arithmetic left at 1.1369e-13
+    beside numbers in the thousands. Real small numbers, far above that, stay as they are."""
+    return 0.0 if math.isfinite(scale) and abs(v) <= NOISE * abs(scale) else v
+
+
+def scales(x, y) -> dict[str, float]:
+    """The size of the data in each quantity's units, for zeroed(): b and db in y's (the
+    largest |y|), W in y's per x's, dW in their product; the loss is a square of y's, so
+    its rounding noise is NOISE² of y² (its scale here is NOISE·y²)."""
+    x_size, y_size = float(np.max(np.abs(x))), float(np.max(np.abs(y)))
+    return {
+        "w": y_size / x_size if x_size else y_size,
+        "b": y_size,
+        "loss": NOISE * y_size * y_size,
+        "dw": x_size * y_size,
+        "db": y_size,
+    }
 
 
 def words(settings: Settings) -> str:

@@ -39,7 +39,12 @@ def views_ui(
     `data`: the points the run fits; `source`: every point, and which are left out."""
     overlay, hold = pinned.overlay(data)  # a pinned run, faded, if any
     spec = chart_spec(
-        settings.loss_scale, pinned.pinned_id(), source.key, _source=source, _overlay=overlay
+        settings.loss_scale,
+        pinned.pinned_id(),
+        source.key,
+        sources.axis_names(settings),
+        _source=source,
+        _overlay=overlay,
     )
     st.plotly_chart(
         figures.Prebuilt(spec),
@@ -73,12 +78,14 @@ def chart_spec(
     loss_scale: str,
     pinned_id: str,
     data_key: str,
+    axis_titles: tuple[str, str],
     *,
     _source: sources.RunData,
     _overlay: list[dict],
 ) -> dict:
-    """The chart for these points (data_key names them and what is left out) and this pinned
-    run: the same figure, and so the same chart on the page, for every run on them."""
+    """The chart for these points (data_key names them and what is left out; axis_titles
+    are the data view's, a file's column names, say) and this pinned run: the same figure,
+    and so the same chart on the page, for every run on them."""
     return figures.chart(
         _source.points.x,
         _source.points.y,
@@ -86,6 +93,7 @@ def chart_spec(
         truth=_source.truth,
         loss_scale=loss_scale,
         overlay=_overlay,
+        axis_titles=axis_titles,
     )
 
 
@@ -111,5 +119,5 @@ def payload(
         hold=_hold,
         x_range=_x_range,
     )
-    one_run.update(ms=figures.FRAME_MS, narrow=figures.narrow_layout())
+    one_run.update(ms=figures.FRAME_MS, narrow=figures.narrow_layout(), path_at=figures.PATH_AT)
     return json.dumps(one_run, separators=(",", ":")).encode()

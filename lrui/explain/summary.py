@@ -5,29 +5,35 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ..text import fmt
+from ..text import equation, number, scales, zeroed
 from .pinned import Snapshot, pinned
 
 
 def summary(data, run, fit, pin: Snapshot | None = None) -> list[str]:
     """What each view shows at the run's last epoch, in words (for anyone who cannot see the
-    chart, and for everyone on a small screen)."""
-    last, first = run.last, run.frames[0]
-    at = f"epoch {last.epoch:,}" + (" (diverged)" if last.diverged else "")
+    chart, and for everyone on a small screen). Numbers as people write them; what is zero up
+    to rounding beside the data's scale (a standardized run's start, say) as 0."""
+    scale = scales(data.x, data.y)
+
+    def tidy(s) -> tuple[float, float, float]:  # W, b and loss of a State or a Fit
+        return tuple(zeroed(getattr(s, q), scale[q]) for q in ("w", "b", "loss"))
+
+    (w0, b0, loss0), (w, b, loss), (fw, fb, floss) = tidy(run.frames[0]), tidy(run.last), tidy(fit)
+    at = f"epoch {run.last.epoch:,}" + (" (diverged)" if run.last.diverged else "")
     lines = [
-        f"Data and line, {at}: {len(data.x):,} points and the line y = {fmt(last.w)}x + "
-        f"{fmt(last.b, 5)}; least squares y = {fmt(fit.w)}x + {fmt(fit.b, 5)}.",
-        f"Loss: from {fmt(first.loss, 5)} at epoch 0 to {fmt(last.loss, 5)} at {at} "
-        f"(least squares {fmt(fit.loss, 5)}).",
-        f"Landscape: the path goes from (W, b) = ({fmt(first.w)}, {fmt(first.b, 5)}) to "
-        f"({fmt(last.w)}, {fmt(last.b, 5)}); the optimum (star) is at ({fmt(fit.w)}, "
-        f"{fmt(fit.b, 5)}).",
+        f"Data and line, {at}: {len(data.x):,} points and the line {equation(w, b)}; "
+        f"least squares {equation(fw, fb)}.",
+        f"Loss: from {number(loss0, 5)} at epoch 0 to {number(loss, 5)} at {at} "
+        f"(least squares {number(floss, 5)}).",
+        f"Landscape: the path goes from (W, b) = ({number(w0)}, {number(b0, 5)}) to "
+        f"({number(w)}, {number(b, 5)}); the optimum (star) is at ({number(fw)}, "
+        f"{number(fb, 5)}).",
     ]
     if pin is not None:
-        end = pin.frames[-1]
+        w, b, loss = tidy(pin.frames[-1])
         lines.append(
-            f"Faded and dashed, the pinned run ({pin.label}): line y = {fmt(end.w)}x + "
-            f"{fmt(end.b, 5)}, loss {fmt(end.loss, 5)} at epoch {end.epoch:,}."
+            f"Faded and dashed, the pinned run ({pin.label}): line {equation(w, b)}, "
+            f"loss {number(loss, 5)} at epoch {pin.frames[-1].epoch:,}."
         )
     return lines
 

@@ -39,11 +39,14 @@ def open_math(page, url: str) -> None:
     page.locator(f"{MATH} .live[data-run='{state['meta']}']").wait_for(state="attached")
 
 
+READ = str.maketrans({"−": "-", ",": None})  # a number as the page writes it, for float()
+
+
 def readout(page) -> tuple[int, float]:
     """(epoch, W) as the player shows them: 'epoch 1,234 · W = 49.6412 · b = …'."""
     text = page.locator(PLAYER + " .readout").inner_text()
-    found = re.match(r"epoch ([\d,]+) · W = ([-\d.e+]+) ·", text)
-    return int(found.group(1).replace(",", "")), float(found.group(2))
+    found = re.match(r"epoch ([\d,]+) · W = (−?[\d,.]+) ·", text)
+    return int(found.group(1).replace(",", "")), float(found.group(2).translate(READ))
 
 
 def math_shown(page) -> tuple[str, list[str]]:

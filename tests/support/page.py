@@ -56,13 +56,20 @@ def results_of(at: AppTest) -> dict[str, dict[str, float | None]]:
     """The result table: its rows ("this run", "least squares", "run − least squares") by
     name (without the epoch), each W, b, loss, dW, db (None where empty); plus "fit": R² and
     RMSE from the caption under it."""
-    tables = [m.value for m in at.markdown if m.value.startswith("| | W | b | loss |")]
+    tables = [m.value for m in at.markdown if m.value.startswith("| run | W | b | loss |")]
     assert len(tables) == 1, f"{len(tables)} result tables on the page"
     out = {}
     for name, *cells in markdown_table(tables[0]):
-        values = [float(c.replace("−", "-")) if c else None for c in cells]
+        values = [number_of(c) if c else None for c in cells]
         out[name.split(",")[0]] = dict(zip(("W", "b", "loss", "dW", "db"), values, strict=True))
     caption = next(c.value for c in at.caption if c.value.startswith("Least squares: R² = "))
     r2, rmse = caption.removeprefix("Least squares: R² = ").rstrip(".").split(", RMSE = ")
-    out["fit"] = {"R²": float(r2), "RMSE": float(rmse)}
+    out["fit"] = {"R²": number_of(r2), "RMSE": number_of(rmse)}
     return out
+
+
+def number_of(text: str) -> float:
+    """A number as the page writes it for people (−1,234.5; 1.2×10⁻⁷) read back."""
+    mantissa, _, power = text.replace("−", "-").replace(",", "").partition("×10")
+    exponent = power.translate(str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-"))
+    return float(f"{mantissa}e{exponent or 0}")
