@@ -13,7 +13,7 @@ import streamlit as st
 
 import lrcore
 from lrcore.settings import FIELDS, Settings, bounded, from_params, to_params
-from lrui import explain, lessons, results, runs, sidebar, sources, url, views
+from lrui import explain, explore, lessons, results, runs, sidebar, sources, url, views
 from lrui.explain import limit, pinned
 from lrui.text import code_block, digest
 
@@ -24,14 +24,18 @@ INTRO = (
     "Change any setting in the sidebar; the address bar always holds a link to this run."
 )
 
+# Less room above the title than Streamlit's default, so the chart and its player fit a laptop's
+# window under a lesson's prompt.
+PAGE_CSS = "<style>[data-testid=stMainBlockContainer] { padding-top: 2.5rem; }</style>"
+
 
 def main() -> None:
     st.set_page_config(page_title="Gradient descent, live", page_icon="📉", layout="wide")
+    st.html(PAGE_CSS)
     st.title("Linear regression by gradient descent")
-    st.caption(INTRO)
+    top = st.container()  # the intro, or a lesson's prompt
     sources.prepare(url.settings_from_url())
     chosen = Settings(**{name: st.session_state[name] for name in FIELDS})
-    notices = st.container()
     settings, notes = from_params(to_params(chosen))  # fixes settings that clash, if any
     source = sources.run_data(settings)  # every point, and those the run fits
     data = source.kept
@@ -39,11 +43,15 @@ def main() -> None:
     run_id = digest(to_params(settings), pinned.pinned_id(), source.key)
     run = runs.split(runs.train(run_settings, source.key, data), run_settings.iterations, run_id)
     views.views_ui(settings, data, run, source)  # first: the chart leaves before the sidebar
+    notices = st.container()  # right under the player: the chart stays in view above them
+    explore.explore_ui(settings, data, source)  # every step size at once (only when open)
     explain.panels_ui(chosen, settings, data, run)  # pin and compare, why, the math, lessons
     with st.sidebar:
         sidebar.controls_ui(settings, data)
+    with top:
+        if not lessons.lesson_ui(settings):
+            st.caption(INTRO)
     with notices:
-        lessons.lesson_ui(settings)
         url.link_ui(chosen)
         if notes:
             st.warning("These settings do not fit together:\n\n" + code_block(notes))

@@ -16,12 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from .csvdata import MAX_ROWS, CsvError, decode_points
+from .csvdata import MAX_ROWS, CsvError
 from .datasets import BUILTINS
+from .linkpoints import decode_points
+from .train import OPTIMIZERS  # the one list of update rules, beside them
 
-OPTIMIZERS = ("gd", "momentum", "nesterov", "adam", "sgd")
 LOSS_SCALES = ("log", "linear")
-LESSONS = ("blog", "limit", "scaling", "momentum", "outliers")  # lessons.py holds each one
+LESSONS = ("blog", "limit", "scaling", "momentum", "outliers", "explore")  # lessons.py holds each
 UPLOAD = "upload"  # the dataset that is the user's own file (or the points a link carries)
 DATASETS = (*BUILTINS, UPLOAD)
 # set by a link only: no widget, no CLI flag (lesson, hide: group "view"; the data's points and
@@ -33,16 +34,31 @@ LINK_ONLY = ("lesson", "hide", "points", "exclude")
 MAX_EXCLUDE_CHARS = 2000
 
 
-def setting(default, lo=None, hi=None, help="", *, choices=(), group="training",
-            parse: Callable[[str], Any] | None = None):
+def setting(
+    default,
+    lo=None,
+    hi=None,
+    help="",
+    *,
+    choices=(),
+    group="training",
+    parse: Callable[[str], Any] | None = None,
+):
     """One row of the table: a dataclass field whose metadata carries bounds and help. A text
     setting that is not a choice has a `parse`: text -> its value, or SettingError."""
-    meta = {"lo": lo, "hi": hi, "help": help, "choices": tuple(choices), "group": group,
-            "parse": parse}
+    meta = {
+        "lo": lo,
+        "hi": hi,
+        "help": help,
+        "choices": tuple(choices),
+        "group": group,
+        "parse": parse,
+    }
     return dataclasses.field(default=default, metadata=meta)
 
 
 # --- the data's points and the points left out: settings only a link carries ---------------
+
 
 def exclude_ranges(text: str) -> list[tuple[int, int]]:
     """The points an `exclude` value leaves out, as sorted, merged (first, last) index ranges:
@@ -50,15 +66,17 @@ def exclude_ranges(text: str) -> list[tuple[int, int]]:
     SettingError for anything else."""
     text = str(text).replace(" ", "")
     if not re.fullmatch(r"([0-9]{1,6}(-[0-9]{1,6})?(,[0-9]{1,6}(-[0-9]{1,6})?)*)?", text):
-        raise SettingError(f"exclude: {_clip(text)!r} is not a list of point numbers like "
-                           "3,17,120-130")
+        raise SettingError(
+            f"exclude: {_clip(text)!r} is not a list of point numbers like 3,17,120-130"
+        )
     ranges = []
     for item in filter(None, text.split(",")):
         first, _, last = item.partition("-")
         first, last = int(first), int(last or first)
         if not first <= last < MAX_ROWS:
-            raise SettingError(f"exclude: {item!r} is not a range of point numbers from 0 to "
-                               f"{MAX_ROWS - 1}")
+            raise SettingError(
+                f"exclude: {item!r} is not a range of point numbers from 0 to {MAX_ROWS - 1}"
+            )
         ranges.append((first, last))
     merged = []
     for first, last in sorted(ranges):
@@ -86,8 +104,9 @@ def _ranges_text(ranges) -> str:
 def _parse_exclude(text: str) -> str:
     value = _ranges_text(exclude_ranges(text))
     if len(value) > MAX_EXCLUDE_CHARS:
-        raise SettingError(f"exclude: the list of points left out is longer than "
-                           f"{MAX_EXCLUDE_CHARS:,} characters")
+        raise SettingError(
+            f"exclude: the list of points left out is longer than {MAX_EXCLUDE_CHARS:,} characters"
+        )
     return value
 
 
@@ -102,7 +121,7 @@ def _parse_points(text: str) -> str:
 
 
 def _clip(text: str, limit: int = 40) -> str:
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @dataclass(frozen=True)
@@ -131,15 +150,30 @@ class Settings:
     standardize: bool = setting(False, help="train on standardized x")
     # view
     loss_scale: str = setting("log", help="loss axis", choices=LOSS_SCALES, group="view")
-    lesson: str = setting("", help="lesson whose prompt the page shows", group="view",
-                          choices=("", *LESSONS))
-    hide: str = setting("", help="controls the link hides: setting names, comma-separated",
-                        group="view", choices=("",))
+    lesson: str = setting(
+        "", help="lesson whose prompt the page shows", group="view", choices=("", *LESSONS)
+    )
+    hide: str = setting(
+        "",
+        help="controls the link hides: setting names, comma-separated",
+        group="view",
+        choices=("",),
+    )
     # link: the points of an upload small enough for a link, and the points left out of the fit
-    points: str = setting("", help="the uploaded points, when few enough for a link",
-                          group="link", choices=("",), parse=_parse_points)
-    exclude: str = setting("", help="points left out of the fit, by number from 0",
-                           group="link", choices=("",), parse=_parse_exclude)
+    points: str = setting(
+        "",
+        help="the uploaded points, when few enough for a link",
+        group="link",
+        choices=("",),
+        parse=_parse_points,
+    )
+    exclude: str = setting(
+        "",
+        help="points left out of the fit, by number from 0",
+        group="link",
+        choices=("",),
+        parse=_parse_exclude,
+    )
 
     def replace(self, **changes) -> Settings:
         return dataclasses.replace(self, **changes)
@@ -147,6 +181,15 @@ class Settings:
 
 FIELDS: dict[str, dataclasses.Field] = {f.name: f for f in dataclasses.fields(Settings)}
 DEFAULTS = Settings()
+
+
+def group(name: str) -> tuple[str, ...]:
+    """The names of one group of settings ("data", "training", "view" or "link"), in order."""
+    return tuple(n for n, f in FIELDS.items() if f.metadata["group"] == name)
+
+
+# the generated data's controls: every data setting but the dataset itself
+DATA_CONTROLS = tuple(n for n in group("data") if n != "dataset")
 
 
 class SettingError(ValueError):
@@ -243,8 +286,7 @@ def from_params(params: Mapping[str, Any]) -> tuple[Settings, list[str]]:
         notes.append(f"{problem}; using {DEFAULTS.x_min:g} to {DEFAULTS.x_max:g}")
     if settings.points and settings.dataset != UPLOAD:
         settings = settings.replace(points="")
-        notes.append(f"points: ignored, since the dataset is {settings.dataset!r}, "
-                     f"not {UPLOAD!r}")
+        notes.append(f"points: ignored, since the dataset is {settings.dataset!r}, not {UPLOAD!r}")
     return settings, notes
 
 
@@ -260,8 +302,9 @@ def format_value(value: Any) -> str:
 def to_params(settings: Settings) -> dict[str, str]:
     """Every setting as strings, in table order: the inverse of from_params. The link-only
     settings are left out when empty, and `points` unless the dataset is the upload."""
-    return {name: format_value(getattr(settings, name)) for name in FIELDS
-            if _in_link(settings, name)}
+    return {
+        name: format_value(getattr(settings, name)) for name in FIELDS if _in_link(settings, name)
+    }
 
 
 def _in_link(settings: Settings, name: str) -> bool:
@@ -279,8 +322,7 @@ WORK_BUDGET = 2.5  # seconds of training one page run may cost, whatever a link 
 
 def work_seconds(settings: Settings, n: int) -> float:
     """Estimated seconds to train `settings` on n points (gd, momentum, nesterov: ~0)."""
-    per_epoch = {"adam": 1.7e-6,
-                 "sgd": 6e-6 + 0.034e-6 * n + 0.2e-6 * -(-n // settings.batch_size)}
+    per_epoch = {"adam": 1.7e-6, "sgd": 6e-6 + 0.034e-6 * n + 0.2e-6 * -(-n // settings.batch_size)}
     return settings.iterations * per_epoch.get(settings.optimizer, 0.0)
 
 
@@ -293,4 +335,5 @@ def bounded(settings: Settings, n: int) -> tuple[Settings, str | None]:
     return settings.replace(iterations=epochs), (
         f"{settings.iterations:,} epochs of {settings.optimizer} on {n:,} points would take "
         f"about {seconds:,.0f} s here, so this run stops at epoch {epochs:,} (the page trains at "
-        f"most about {WORK_BUDGET:g} s per run).")
+        f"most about {WORK_BUDGET:g} s per run)."
+    )

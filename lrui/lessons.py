@@ -1,4 +1,4 @@
-"""Lessons for teachers: five ready links, each a short prompt plus the settings it starts from.
+"""Lessons for teachers: six ready links, each a short prompt plus the settings it starts from.
 
 A lesson link is `?lesson=NAME`: the page loads the lesson's settings (any others in the link
 override them), shows its prompt above the views and hides the controls the lesson does not
@@ -14,11 +14,10 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 
-from lrcore.settings import FIELDS, LINK_ONLY, Settings, to_params
+from lrcore.settings import DATA_CONTROLS, FIELDS, LINK_ONLY, Settings, to_params
 
 from .text import label
 
-DATA_CONTROLS = ("n", "noise", "slope", "intercept", "x_min", "x_max", "seed")
 START = ("w0", "b0")
 
 
@@ -89,6 +88,17 @@ LESSONS: dict[str, Lesson] = {
             *START,
         ),
     ),
+    "explore": Lesson(
+        "Every step size at once: where is the fastest?",
+        "**Explore** below the chart runs gradient descent on the blog's data at 200 step "
+        "sizes at once: the loss each run ends with, and the epochs each needs to get within "
+        "1% of the answer. Which step size is fastest? Click it, or press **Use the fastest "
+        "step**, and compare it with the limit 2/λmax where the runs start to diverge. Why is "
+        "the fastest step 2/(λmin+λmax), just below the limit? (Hint: read the two curvatures "
+        "λmax and λmin in **Why this run behaves as it does**.) Then switch the optimizer to "
+        "momentum: where on the map is the best (η, β)?",
+        hide=("batch_size", "standardize", *START, *DATA_CONTROLS),
+    ),
 }
 
 
@@ -122,8 +132,9 @@ def _leave_lesson() -> None:
     st.session_state["hide"] = ""
 
 
-def lesson_ui(settings: Settings) -> None:
-    """The lesson's prompt above the views, and the controls the link hides, hidden."""
+def lesson_ui(settings: Settings) -> bool:
+    """The lesson's prompt above the views, and the controls the link hides, hidden. True if a
+    lesson's prompt is shown."""
     keys = [key for name in hidden(settings) for key in (name, *ALSO_HIDDEN.get(name, ()))]
     if keys:
         st.html(
@@ -131,15 +142,17 @@ def lesson_ui(settings: Settings) -> None:
         )
     lesson = LESSONS.get(settings.lesson)
     if lesson is None:
-        return
+        return False
     with st.container(key="lesson_prompt"):
-        st.info(f"**Lesson: {lesson.title}.** {lesson.prompt}", icon=":material/school:")
-        st.button(
+        prompt, leave = st.columns([6, 1], vertical_alignment="center")
+        prompt.info(f"**Lesson: {lesson.title}.** {lesson.prompt}", icon=":material/school:")
+        leave.button(  # beside the prompt: the chart and its player stay in view under it
             "Leave this lesson",
             key="leave_lesson",
             on_click=_leave_lesson,
             help="Show every control again",
         )
+    return True
 
 
 def lessons_ui(chosen: Settings) -> None:
@@ -160,5 +173,5 @@ def lessons_ui(chosen: Settings) -> None:
         key="hide_picker",
         format_func=label,
     )
-    link = to_params(chosen.replace(hide=",".join(n for n in choices if n in hide)))
-    st.code(base + "?" + urllib.parse.urlencode(link), language=None, wrap_lines=True)
+    params = to_params(chosen.replace(hide=",".join(n for n in choices if n in hide)))
+    st.code(base + "?" + urllib.parse.urlencode(params), language=None, wrap_lines=True)

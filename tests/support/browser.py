@@ -39,9 +39,9 @@ CHROMIUM_ARGS = [
     "--disable-dev-shm-usage",
 ]
 
-# The live chart (not a stale one left in the DOM during a rerun) and what it draws.
+# The views' live chart (key "views"; not a stale one left in the DOM during a rerun).
 LIVE_CHART = (
-    '[...document.querySelectorAll("[data-testid=stPlotlyChart] .js-plotly-plot")]'
+    '[...document.querySelectorAll(".st-key-views [data-testid=stPlotlyChart] .js-plotly-plot")]'
     '.filter(el => !el.closest("[data-stale=true]")).pop()'
 )
 # Ready: the player has put a run into the chart, frames and all (layout.meta names the run
@@ -182,7 +182,8 @@ def wait_for_change(page, before: dict, key: str = "meta", timeout: float = 30_0
 # The result table under the views: row name (before any comma) -> column -> the number shown.
 RESULTS = """(() => {
   const table = [...document.querySelectorAll("[data-testid=stMarkdown] table")].find((t) =>
-    [...t.querySelectorAll("th")].map((th) => th.innerText.trim()).join("|") === "|W|b|loss|dW|db");
+    [...t.querySelectorAll("th")].map((th) => th.innerText.trim()).join("|") ===
+      "run|W|b|loss|dW|db");
   if (!table) return null;
   const names = ["W", "b", "loss", "dW", "db"];
   return Object.fromEntries([...table.querySelectorAll("tbody tr")].map((tr) => {

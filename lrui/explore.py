@@ -1,0 +1,369 @@
+"""Explore: every step size at once (and, for momentum and nesterov, every β), on the data on
+screen. Each point of its charts is a whole run (lrcore.sweep), from the same start for the same
+epochs; a click on one makes it the run on screen: the widgets, the address bar and the views
+follow, and the run plays.
+
+The section is an expander that computes only while open, like the explanations (it costs a
+closed page nothing); the lesson `?lesson=explore` opens it. gd, momentum and nesterov are
+swept exactly (milliseconds for a few thousand runs); adam and sgd are simulated run by run on
+a coarse grid that fits the page's work budget (lrcore.settings.WORK_BUDGET).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import NamedTuple
+
+import numpy as np
+import streamlit as st
+
+import lrcore
+from lrcore.explain import Rates
+from lrcore.optim import LINEAR  # the optimizers lrcore.sweep works out exactly
+from lrcore.settings import FIELDS, WORK_BUDGET, Settings, work_seconds
+
+from . import explore_figures as xf
+from . import sources
+from .explain.limit import LIMIT_RULE, step_stops, why
+from .figures import Prebuilt
+from .text import digest, fmt
+
+KEY = "explore"  # the expander (also the lesson's name)
+LESSON_OPENED = "_explore_lesson"  # st.session_state: the lesson has opened the section
+TITLE = "Explore: every step size at once"
+CURVE_POINTS = 200  # step sizes on the curve (gd, momentum, nesterov)
+GRID_STEPS = 60  # step sizes (columns) of the map
+# momenta (rows) of the map: 1 − β from 1 to 0.001 in tenths of a decade, at the slider's 0.001
+MOMENTA = tuple(sorted({round(1 - 10 ** (-k / 10), 3) for k in range(31)}))
+BOUNDARY = tuple(1 - np.geomspace(1, 1e-3, 120))  # the β at which the boundary is drawn
+SIMULATED_POINTS = (7, 13)  # adam, sgd: at least one step size a decade, at most two
+# What lrcore.sweep adds per epoch of an adam or sgd run to train's own cost (work_seconds): it
+# looks at every epoch for the first within 1%. Measured on the 2-core test machine.
+SWEEP_EPOCH_SECONDS = 15e-6
+CONFIG = {"displayModeBar": False}  # a chart to click on: nothing to zoom, pan or select
+
+
+class Plan(NamedTuple):
+    """The runs of a curve: their step sizes and epochs, and why the epochs were cut, if so."""
+
+    step_sizes: tuple[float, ...]
+    iterations: int
+    simulated: bool
+    note: str = ""
+
+
+def explore_ui(settings: Settings, data: lrcore.Dataset, source: sources.RunData) -> None:
+    """The Explore expander, built only while open. `data`: the points the run fits."""
+    in_lesson = settings.lesson == KEY
+    if in_lesson and not st.session_state.get(LESSON_OPENED):
+        st.session_state[KEY] = True  # the lesson opens it once; the student may close it
+    st.session_state[LESSON_OPENED] = in_lesson
+    with st.expander(TITLE, key=KEY, on_change="rerun", icon=":material/travel_explore:") as box:
+        if box.open:
+            try:
+                section_ui(settings, data, source.key)
+            except (ValueError, ArithmeticError) as error:  # data no sweep can handle
+                st.warning(f"This sweep cannot be drawn for these settings: {error}")
+
+
+def section_ui(settings: Settings, data: lrcore.Dataset, data_key: str) -> None:
+    """The open section: the curve over the step size, and the map for momentum and nesterov."""
+    r = why(settings, data)  # λmax, λmin and the optimizer's limit (gd's for adam and sgd)
+    plan = curve_plan(settings, len(data), r.limit, slider_range(r.limit))
+    st.caption(
+        f"Each point is a whole run of {settings.optimizer} on the data on screen, from the same "
+        f"start, for {plan.iterations:,} epochs. **Click a point** to make it the run on screen."
+    )
+    if plan.simulated:
+        with st.spinner(f"Simulating {len(plan.step_sizes)} runs of {settings.optimizer}…"):
+            row = curve_sweep(data_key, plan, *_runs(settings), _data=data)
+    else:
+        row = curve_sweep(data_key, plan, *_runs(settings), _data=data)
+    curve_ui(settings, plan, row, r)
+    if settings.optimizer in ("momentum", "nesterov"):
+        grid_ui(settings, data, data_key)
+
+
+def _runs(settings: Settings) -> tuple:
+    """What a sweep depends on besides the data and step sizes (unused settings normalised,
+    so that one cache entry serves them all)."""
+    moving = settings.optimizer in ("momentum", "nesterov")
+    sgd = settings.optimizer == "sgd"
+    return (
+        settings.optimizer,
+        settings.momentum if moving else None,
+        settings.w0,
+        settings.b0,
+        settings.standardize,
+        settings.batch_size if sgd else None,
+        settings.seed if sgd else 0,
+    )
+
+
+def step_bounds() -> tuple[float, float]:
+    """The step sizes a setting may hold, read from the settings table at run time."""
+    meta = FIELDS["step_size"].metadata
+    return float(meta["lo"]), float(meta["hi"])
+
+
+def slider_range(limit: float) -> tuple[float, float]:
+    """The step-size slider's first and last stops on data with this limit (they reach down
+    to a thousandth of it)."""
+    stops = step_stops(limit)
+    return stops[0], stops[-1]
+
+
+def curve_plan(settings: Settings, n: int, limit: float, span: tuple[float, float]) -> Plan:
+    """The curve's step sizes: CURVE_POINTS around the limit (xf.step_range) for gd, momentum
+    and nesterov; for adam and sgd as many over the slider's range `span` as fit WORK_BUDGET,
+    between SIMULATED_POINTS, with the epochs cut if even the fewest would not fit."""
+    lo, hi = span
+    if settings.optimizer in LINEAR:
+        a, b = xf.step_range(limit, lo, hi)
+        return Plan(_geom(a, b, CURVE_POINTS), settings.iterations, False)
+    per_epoch = work_seconds(settings.replace(iterations=1), n) + SWEEP_EPOCH_SECONDS
+    fewest, most = SIMULATED_POINTS
+    count = min(most, max(fewest, int(WORK_BUDGET // (per_epoch * settings.iterations))))
+    epochs = min(settings.iterations, max(1, int(WORK_BUDGET / (count * per_epoch))))
+    note = (
+        ""
+        if epochs == settings.iterations
+        else f"Each simulated run stops at epoch {epochs:,}, not {settings.iterations:,}: "
+        f"{count} runs of {settings.iterations:,} epochs would take about "
+        f"{count * per_epoch * settings.iterations:,.0f} s here (the page spends at most about "
+        f"{WORK_BUDGET:g} s on them)."
+    )
+    return Plan(_geom(lo, hi, count), epochs, True, note)
+
+
+def _geom(a: float, b: float, count: int) -> tuple[float, ...]:
+    return tuple(float(v) for v in np.geomspace(a, b, count))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def curve_sweep(
+    data_key: str,
+    plan: Plan,
+    optimizer: str,
+    momentum: float | None,
+    w0: float,
+    b0: float,
+    standardize: bool,
+    batch_size: int | None,
+    seed: int,
+    *,
+    _data: lrcore.Dataset,
+) -> lrcore.Sweep:
+    """lrcore.sweep over the plan's step sizes at one momentum (data_key names `_data`)."""
+    return lrcore.sweep(
+        _data.x,
+        _data.y,
+        step_sizes=plan.step_sizes,
+        iterations=plan.iterations,
+        optimizer=optimizer,
+        momenta=None if momentum is None else [momentum],
+        w0=w0,
+        b0=b0,
+        standardize=standardize,
+        batch_size=batch_size,
+        seed=seed,
+    )
+
+
+def curve_ui(settings: Settings, plan: Plan, row: lrcore.Sweep, r: Rates) -> None:
+    """The curve, the sentence under it and the button that picks its fastest step. `r`: what
+    the Hessian says (its eigenvalues, the optimizer's limit)."""
+    opt, limit, fastest = settings.optimizer, r.limit, 2 / (r.lam_max + r.lam_min)
+    sharp = opt in LINEAR
+    moving = opt in ("momentum", "nesterov")
+    marks = xf.Marks(
+        limit=limit,
+        fastest=fastest if sharp else None,
+        current=settings.step_size,
+        sharp=sharp,
+        limit_label=f"limit {LIMIT_RULE[opt]}" if sharp else "gd's limit",
+        fastest_label="gd's fastest" if moving else "fastest 2/(λmin+λmax)",
+    )
+    spec = xf.curve(
+        row.step_sizes,
+        row.loss[0],
+        row.epochs[0],
+        row.diverged[0],
+        iterations=plan.iterations,
+        marks=marks,
+        simulated=plan.simulated,
+    )
+    key = "explore_curve_" + digest(settings.step_size, settings.momentum)  # fresh per run
+    chart(spec, key)
+    if opt == "gd":
+        best = fastest
+    else:
+        at = xf.best_point(row.epochs, row.loss)
+        best = None if at is None else float(row.step_sizes[at[1]])
+    reached = bool(np.isfinite(row.epochs).any())
+    st.caption(curve_sentence(settings, plan, r, best, reached))
+    if plan.note:
+        st.caption(plan.note)
+    st.button(
+        "Use the fastest step",
+        key="explore_fastest",
+        on_click=use,
+        args=(best, None, limit if sharp else None),
+        disabled=best is None,
+        help="Make the step with the fewest epochs to 1% the run on screen",
+    )
+
+
+def curve_sentence(settings: Settings, plan: Plan, r: Rates, best, reached: bool) -> str:
+    """One sentence on what to look for in the curve (`best`: its fastest step; `reached`:
+    some run got within 1%)."""
+    opt, gd_limit = settings.optimizer, 2 / r.lam_max
+    none = "" if reached else f" None of these runs gets within 1% in {plan.iterations:,} epochs."
+    if opt == "gd":
+        return (
+            f"Look for the bottom of the lower plot: the fewest epochs are at the fastest step "
+            f"2/(λmin+λmax) = {fmt(2 / (r.lam_max + r.lam_min))}, just below the limit 2/λmax = "
+            f"{fmt(r.limit)}; a larger step overshoots along the steep direction, a smaller one "
+            f"crawls along the flat one.{none}"
+        )
+    if opt in LINEAR:
+        where = "" if best is None else f" is fastest at η = {fmt(best)}, and"
+        side = "above" if r.limit > gd_limit else "below"
+        return (
+            f"Look for the bottom of the lower plot: at β = {settings.momentum:g}, {opt}{where} "
+            f"converges up to its own limit {LIMIT_RULE[opt]} = {fmt(r.limit)}, {side} gd's "
+            f"2/λmax = {fmt(gd_limit)}.{none}"
+        )
+    return (
+        f"Simulated: each point is a whole {opt} run ({len(plan.step_sizes)} step sizes). Look "
+        f"for the step sizes with the lowest loss and those where the runs blow up (crosses); "
+        f"{opt} has no sharp limit, so the dotted line is gd's, as a guide.{none}"
+    )
+
+
+def grid_ui(settings: Settings, data: lrcore.Dataset, data_key: str) -> None:
+    """The map over step size × β for momentum and nesterov, and its best-point button."""
+    sweep, limits, boundary = grid_sweep(
+        data_key,
+        settings.optimizer,
+        settings.iterations,
+        settings.w0,
+        settings.b0,
+        settings.standardize,
+        _data=data,
+    )
+    at = xf.best_point(sweep.epochs, sweep.loss)
+    best = None if at is None else (float(sweep.step_sizes[at[1]]), float(sweep.momenta[at[0]]))
+    st.markdown(
+        f"**Step size × momentum β** ({settings.optimizer}, {settings.iterations:,} "
+        f"epochs: {sweep.loss.size:,} runs)"
+    )
+    spec = xf.grid(
+        sweep.step_sizes,
+        sweep.momenta,
+        sweep.epochs,
+        sweep.diverged,
+        iterations=settings.iterations,
+        boundary=boundary,
+        best=best,
+        current=(settings.step_size, settings.momentum),
+        limits=limits,
+    )
+    chart(spec, "explore_map_" + digest(settings.step_size, settings.momentum))
+    st.caption(
+        "Look for the darkest cells (fewest epochs) just inside the vermillion line, the "
+        "largest stable η for each β: a larger β lets a smaller η go as fast, until the runs "
+        "swing too much to settle (faint vermillion cells diverged; empty ones never got "
+        "within 1%)."
+    )
+    best_limit = None if at is None else limits[at[0]]
+    st.button(
+        "Use the best (η, β)"
+        if best is None
+        else f"Use the best (η, β) = ({fmt(best[0], 3)}, {best[1]:g})",
+        key="explore_best",
+        on_click=use,
+        args=(*(best or (None, None)), best_limit),
+        disabled=best is None,
+        help="Make the cell with the fewest epochs to 1% the run on screen",
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def grid_sweep(
+    data_key: str,
+    optimizer: str,
+    iterations: int,
+    w0: float,
+    b0: float,
+    standardize: bool,
+    *,
+    _data: lrcore.Dataset,
+) -> tuple[lrcore.Sweep, list[float], tuple[tuple[float, ...], tuple[float, ...]]]:
+    """The map's sweep (GRID_STEPS step sizes × MOMENTA), the largest stable η of each row, and
+    the boundary: (β, largest stable η) for each β of BOUNDARY."""
+    x, y = _data.x, _data.y
+    # The limit depends on x only through its mean and variance (the Hessian): two points with
+    # the same mean and variance give lrcore's limit at each β without a pass over the data.
+    mean, spread = float(np.mean(x)), float(np.std(x))
+    pair = [mean - spread, mean + spread]
+
+    def limit(beta: float) -> float:
+        return lrcore.stable_step_size(pair, [0.0, 1.0], optimizer, beta, standardize)
+
+    boundary = (BOUNDARY, tuple(limit(b) for b in BOUNDARY))
+    lo, hi = xf.step_range(max(boundary[1]), *slider_range(boundary[1][0]))
+    sweep = lrcore.sweep(
+        x,
+        y,
+        step_sizes=_geom(lo, hi, GRID_STEPS),
+        iterations=iterations,
+        optimizer=optimizer,
+        momenta=MOMENTA,
+        w0=w0,
+        b0=b0,
+        standardize=standardize,
+    )
+    return sweep, [limit(b) for b in MOMENTA], boundary
+
+
+# --- a click or a button makes a point the run on screen --------------------------------------
+
+
+def chart(spec: dict, key: str) -> None:
+    st.plotly_chart(
+        Prebuilt(spec),
+        key=key,
+        on_select=functools.partial(picked, key),
+        selection_mode="points",
+        theme=None,
+        config=CONFIG,
+    )
+
+
+def picked(key: str) -> None:
+    """A chart's click callback: the clicked point's run (its customdata: η, β, limit)."""
+    event = st.session_state.get(key)
+    try:
+        points = event["selection"]["points"]
+    except (KeyError, TypeError):
+        return
+    for point in points:
+        custom = point.get("customdata")
+        if isinstance(custom, list) and custom and isinstance(custom[0], (int, float)):
+            eta, beta, limit = (list(custom) + [None, None])[:3]
+            use(eta, beta, limit)
+            return
+
+
+def use(eta: float | None, beta: float | None = None, limit: float | None = None) -> None:
+    """Make (η, β) the run on screen: η to 3 significant digits on the same side of `limit`
+    (xf.readable), β to the slider's 0.001, both within their sliders' bounds."""
+    if eta is None or not (math.isfinite(eta) and eta > 0):
+        return
+    lo, hi = step_bounds()
+    st.session_state["step_size"] = min(max(xf.readable(eta, limit), lo), hi)
+    if beta is not None and math.isfinite(beta):
+        meta = FIELDS["momentum"].metadata
+        st.session_state["momentum"] = min(max(round(beta, 3), meta["lo"]), meta["hi"])
