@@ -1,4 +1,5 @@
-"""Bring your own data: a CSV file read into a Dataset, and a small dataset packed into a link.
+"""Bring your own data: a CSV file read into a Dataset (a small one travels in a link:
+linkpoints.py).
 
     >>> from lrcore.csvdata import load_csv
     >>> csv = load_csv(b"hours;score\\n1;52\\n2;61\\n4;70\\n")
@@ -18,15 +19,12 @@ This is the one lrcore module that uses pandas, and it imports it only when a fi
 
 from __future__ import annotations
 
-import base64
-import binascii
 import codecs
 import csv
 import io
 import math
 import os
 import re
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -43,15 +41,10 @@ MAX_BYTES = 10_000_000
 # |v| ≤ 1e100 keeps v², and the sums of 100,000 of them, far below float64's 1.8e308.
 MAX_ABS = LIMIT
 _MAX_ABS_TEXT = f"{MAX_ABS:.0e}".replace("e+", "e")  # 1e100
-# A share link carries the points themselves: 16 bytes each, about 11,000 URL characters at
-# most for 500 points, well inside what browsers and Streamlit's server accept in a URL.
-MAX_LINK_POINTS = 500
 
 _MISSING = frozenset({"", "na", "n/a", "#n/a", "nan", "-nan", "null", "none", "<na>"})
 _SEPARATORS = ",;\t|"
 _SNIFF_CHARS = 4096
-_LINK_PREFIX = "v1."  # format version of encode_points; "." is not in the base64 alphabet
-_LINK_MAX_CHARS = 4 * (16 * MAX_LINK_POINTS + 64) // 3 + 8  # zlib never grows data much more
 
 
 class CsvError(DataError):
@@ -71,8 +64,10 @@ class CsvData:
     notes: tuple[str, ...] = ()  # short sentences for the page: what was read how, what dropped
 
     def __repr__(self) -> str:
-        return (f"CsvData({self.y_col!r} vs {self.x_col!r}, n={len(self.data)}, "
-                f"dropped={self.rows_dropped})")
+        return (
+            f"CsvData({self.y_col!r} vs {self.x_col!r}, n={len(self.data)}, "
+            f"dropped={self.rows_dropped})"
+        )
 
 
 class _Column(NamedTuple):
@@ -87,8 +82,14 @@ class _Table(NamedTuple):
     notes: list[str]
 
 
-def load_csv(source, x_col: str | None = None, y_col: str | None = None, *,
-             max_rows: int = MAX_ROWS, max_bytes: int = MAX_BYTES) -> CsvData:
+def load_csv(
+    source,
+    x_col: str | None = None,
+    y_col: str | None = None,
+    *,
+    max_rows: int = MAX_ROWS,
+    max_bytes: int = MAX_BYTES,
+) -> CsvData:
     """Read a CSV file (bytes, a path, or a binary file-like such as Streamlit's UploadedFile)
     and fit-ready x, y from columns x_col and y_col (by default the first two that hold
     numbers). Raise CsvError with one sentence for anything that cannot be fitted."""
@@ -104,12 +105,16 @@ def load_csv(source, x_col: str | None = None, y_col: str | None = None, *,
     _check_rows(int(keep.sum()), len(dropped), x_col, y_col)
     data = _fit_ready(x[keep], y[keep], x_col, name)
     notes += table.notes + ([_dropped_note(dropped)] if len(dropped) else [])
-    columns = tuple(c for c, col in table.columns.items()
-                    if col.text_at is None and not np.isnan(col.values).all())
+    columns = tuple(
+        c
+        for c, col in table.columns.items()
+        if col.text_at is None and not np.isnan(col.values).all()
+    )
     return CsvData(data, columns, x_col, y_col, len(dropped), tuple(notes))
 
 
 # --- reading and decoding -------------------------------------------------------------------
+
 
 def _read(source, max_bytes: int) -> tuple[bytes, str]:
     """The file's bytes (refusing more than max_bytes) and a short name for it."""
@@ -156,8 +161,10 @@ def _decode(raw: bytes) -> tuple[str, list[str]]:
         except UnicodeDecodeError:
             raise CsvError("the file starts like UTF-16 text but is not valid UTF-16") from None
     if raw.startswith(b"PK\x03\x04"):
-        raise CsvError("this looks like an Excel workbook or a zip archive, not a text CSV "
-                       "file; save it as CSV first")
+        raise CsvError(
+            "this looks like an Excel workbook or a zip archive, not a text CSV "
+            "file; save it as CSV first"
+        )
     if _looks_binary(raw[:8192]):
         raise CsvError("this does not look like a text CSV file: it holds binary data")
     raw = raw.removeprefix(codecs.BOM_UTF8)
@@ -178,13 +185,14 @@ def _looks_binary(head: bytes) -> bool:
 
 # --- parsing into columns -------------------------------------------------------------------
 
+
 def _parse(text: str, max_rows: int) -> _Table:
     """The table's columns by name, with the header found, duplicates renamed, blank lines
     skipped and the row limit enforced."""
     if not text.strip():
         raise CsvError("the file is empty")
     blank = re.match(r"(?:[ \t]*\r?\n)*", text).group()  # pandas cannot start on a blank line
-    text, skipped = text[len(blank):], blank.count("\n")
+    text, skipped = text[len(blank) :], blank.count("\n")
     sep = _sniff(text)
     cells = _read_cells(text, sep, skipped)
     cells, names, notes = _header(cells)
@@ -207,7 +215,7 @@ def _sniff(text: str) -> str:
     """The column separator, guessed from the first few lines; a comma when unsure."""
     sample = text[:_SNIFF_CHARS]
     if len(text) > _SNIFF_CHARS and "\n" in sample:
-        sample = sample[:sample.rindex("\n")]
+        sample = sample[: sample.rindex("\n")]
     try:
         return csv.Sniffer().sniff(sample, delimiters=_SEPARATORS).delimiter
     except csv.Error:
@@ -220,8 +228,15 @@ def _read_cells(text: str, sep: str, skipped: int):
     import pandas as pd
 
     try:
-        cells = pd.read_csv(io.StringIO(text), sep=sep, header=None, dtype=str, na_filter=False,
-                            skip_blank_lines=False, skipinitialspace=True)
+        cells = pd.read_csv(
+            io.StringIO(text),
+            sep=sep,
+            header=None,
+            dtype=str,
+            na_filter=False,
+            skip_blank_lines=False,
+            skipinitialspace=True,
+        )
     except (pd.errors.ParserError, ValueError) as error:
         raise CsvError(_parser_message(error, skipped)) from None
     cells = cells.fillna("").apply(lambda column: column.str.strip())
@@ -233,8 +248,10 @@ def _header(cells):
     only numbers."""
     header = list(cells.iloc[0])
     if all(_is_number(cell) for cell in header):
-        note = ("the first row holds only numbers, so it was read as data and the columns are "
-                "called column 1, column 2, ...")
+        note = (
+            "the first row holds only numbers, so it was read as data and the columns are "
+            "called column 1, column 2, ..."
+        )
         return cells, [f"column {k}" for k in range(1, len(header) + 1)], [note]
     names, notes = _unique_names(header)
     if len(cells) == 1:
@@ -247,8 +264,10 @@ def _parser_message(error: Exception, skipped: int) -> str:
     found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", message)
     if found:
         expected, line, saw = found.groups()
-        return (f"row {int(line) + skipped} has {saw} fields but the first row has "
-                f"{expected}; check the separator and the quotes")
+        return (
+            f"row {int(line) + skipped} has {saw} fields but the first row has "
+            f"{expected}; check the separator and the quotes"
+        )
     message = message.removeprefix("Error tokenizing data. C error: ").splitlines()[0]
     return f"the file could not be read as CSV ({message})"
 
@@ -269,8 +288,9 @@ def _unique_names(header: list[str]) -> tuple[list[str], list[str]]:
             copy += 1
             unique = f"{name} ({copy})"
         if name and unique != name:
-            notes.append(f"column {k} repeats the name {_quote(name)}, so it is called "
-                         f"{_quote(unique)} here")
+            notes.append(
+                f"column {k} repeats the name {_quote(name)}, so it is called {_quote(unique)} here"
+            )
         seen.add(unique)
         names.append(unique)
     return names, notes
@@ -298,13 +318,17 @@ def _numbers(cells, missing: np.ndarray) -> _Column:
 
 # --- choosing and checking the columns ------------------------------------------------------
 
+
 def _pick(table: _Table, x_col: str | None, y_col: str | None) -> tuple[str, str]:
     """The named columns, or the first two that hold numbers; CsvError if they cannot be."""
     for chosen in (x_col, y_col):
         if chosen is not None:
             _check_column(table, chosen)
-    offered = [name for name, col in table.columns.items()
-               if col.text_at is None and not np.isnan(col.values).all()]
+    offered = [
+        name
+        for name, col in table.columns.items()
+        if col.text_at is None and not np.isnan(col.values).all()
+    ]
     if x_col is None:
         x_col = next((c for c in offered if c != y_col), None)
     if y_col is None:
@@ -318,26 +342,33 @@ def _pick(table: _Table, x_col: str | None, y_col: str | None) -> tuple[str, str
 
 def _check_column(table: _Table, name: str) -> None:
     if name not in table.columns:
-        raise CsvError(f"there is no column {_quote(name)}; the columns are "
-                       f"{_names(table.columns)}")
+        raise CsvError(
+            f"there is no column {_quote(name)}; the columns are {_names(table.columns)}"
+        )
     column = table.columns[name]
     if column.text_at is not None:
-        raise CsvError(f"column {_quote(name)} holds text, not numbers "
-                       f"(row {table.rows[column.text_at]}: "
-                       f"{_quote(column.cells.iloc[column.text_at])})")
+        raise CsvError(
+            f"column {_quote(name)} holds text, not numbers "
+            f"(row {table.rows[column.text_at]}: "
+            f"{_quote(column.cells.iloc[column.text_at])})"
+        )
 
 
 def _too_few_columns(table: _Table, offered: list[str]) -> str:
     found = f"only {_quote(offered[0])} does" if offered else "none does"
     text = next((name for name, col in table.columns.items() if col.text_at is not None), None)
     if text is None and len(table.columns) == 1:
-        return (f"the file has one column ({_names(table.columns)}); it needs two columns of "
-                "numbers, separated by commas, semicolons or tabs")
+        return (
+            f"the file has one column ({_names(table.columns)}); it needs two columns of "
+            "numbers, separated by commas, semicolons or tabs"
+        )
     why = ""
     if text is not None:
         col = table.columns[text]
-        why = (f"; column {_quote(text)} holds text (row {table.rows[col.text_at]}: "
-               f"{_quote(col.cells.iloc[col.text_at])})")
+        why = (
+            f"; column {_quote(text)} holds text (row {table.rows[col.text_at]}: "
+            f"{_quote(col.cells.iloc[col.text_at])})"
+        )
     return f"a line needs two columns of numbers, and {found}{why}"
 
 
@@ -349,16 +380,21 @@ def _check_magnitude(name: str, column: _Column, rows: np.ndarray) -> None:
         return
     cell, row = column.cells.iloc[bad[0]], rows[bad[0]]
     if "inf" in cell.lower():
-        raise CsvError(f"column {_quote(name)} is infinite at row {row} ({_quote(cell)}); "
-                       "only finite numbers can be fitted")
-    raise CsvError(f"column {_quote(name)} has {_quote(cell)} at row {row}; values must stay "
-                   f"within ±{_MAX_ABS_TEXT} so that their squares stay finite")
+        raise CsvError(
+            f"column {_quote(name)} is infinite at row {row} ({_quote(cell)}); "
+            "only finite numbers can be fitted"
+        )
+    raise CsvError(
+        f"column {_quote(name)} has {_quote(cell)} at row {row}; values must stay "
+        f"within ±{_MAX_ABS_TEXT} so that their squares stay finite"
+    )
 
 
 def _check_rows(kept: int, dropped: int, x_col: str, y_col: str) -> None:
     if kept == 0:
-        raise CsvError(f"no row has numbers in both column {_quote(x_col)} and column "
-                       f"{_quote(y_col)}")
+        raise CsvError(
+            f"no row has numbers in both column {_quote(x_col)} and column {_quote(y_col)}"
+        )
     if kept == 1:
         after = f" (after dropping {dropped} with missing values)" if dropped else ""
         raise CsvError(f"a line needs at least 2 rows of data, and this file has 1{after}")
@@ -368,11 +404,14 @@ def _fit_ready(x, y, x_col: str, name: str) -> Dataset:
     """x, y as a Dataset; CsvError unless x has a spread whose square is a normal number.
     (With every |value| ≤ MAX_ABS, that is enough for a finite least-squares line.)"""
     if len(np.unique(x)) < 2:
-        raise CsvError(f"column {_quote(x_col)} has the same value ({x[0]:g}) in every row; "
-                       "a line needs at least 2 different x values")
+        raise CsvError(
+            f"column {_quote(x_col)} has the same value ({x[0]:g}) in every row; "
+            "a line needs at least 2 different x values"
+        )
     if not _spread_ok(x):
-        raise CsvError(f"column {_quote(x_col)} varies too little (by {np.ptp(x):.3g}) for a "
-                       "line to be fitted")
+        raise CsvError(
+            f"column {_quote(x_col)} varies too little (by {np.ptp(x):.3g}) for a line to be fitted"
+        )
     return as_dataset(x, y, name)
 
 
@@ -391,63 +430,9 @@ def _dropped_note(rows: np.ndarray) -> str:
 def _quote(text: str, limit: int = 40) -> str:
     """Text quoted for a message, cut to `limit` characters."""
     text = str(text)
-    return repr(text if len(text) <= limit else text[:limit - 1] + "…")
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
 
 
 def _names(columns) -> str:
     names = [_quote(name) for name in columns]
     return ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
-
-
-# --- share links ----------------------------------------------------------------------------
-
-def encode_points(x, y) -> str:
-    """x, y (at most MAX_LINK_POINTS points) as URL-safe text: the exact float64 values,
-    zlib-compressed, in unpadded URL-safe base64 after a version prefix."""
-    x, y = _link_points(x, y)
-    packed = zlib.compress(np.concatenate([x, y]).astype("<f8").tobytes(), 9)
-    return _LINK_PREFIX + base64.urlsafe_b64encode(packed).decode("ascii").rstrip("=")
-
-
-def decode_points(text) -> tuple[np.ndarray, np.ndarray]:
-    """The exact x, y that encode_points wrote; CsvError for anything else."""
-    damaged = CsvError("the data in this link is damaged or was edited; upload the file again")
-    if not isinstance(text, str) or not text.startswith(_LINK_PREFIX):
-        raise damaged
-    body = text[len(_LINK_PREFIX):]
-    if len(body) > _LINK_MAX_CHARS:
-        raise CsvError(f"the data in this link is longer than {MAX_LINK_POINTS} points allow")
-    if not re.fullmatch(r"[A-Za-z0-9_-]*", body):
-        raise damaged
-    try:
-        packed = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
-        inflate = zlib.decompressobj()
-        raw = inflate.decompress(packed, 16 * MAX_LINK_POINTS + 1)
-    except (binascii.Error, zlib.error, ValueError):
-        raise damaged from None
-    if not inflate.eof or inflate.unused_data or len(raw) % 16 or len(raw) > 16 * MAX_LINK_POINTS:
-        raise damaged
-    values = np.frombuffer(raw, dtype="<f8").astype(np.float64)
-    return _link_points(values[:len(values) // 2], values[len(values) // 2:])
-
-
-def _link_points(x, y) -> tuple[np.ndarray, np.ndarray]:
-    """x, y as read-only float64 arrays fit for a link; CsvError saying why not."""
-    try:
-        x = np.array(x, dtype=np.float64).ravel()
-        y = np.array(y, dtype=np.float64).ravel()
-    except (TypeError, ValueError):
-        raise CsvError("the points for a link must be numbers") from None
-    if len(x) > MAX_LINK_POINTS:
-        raise CsvError(f"a link can carry at most {MAX_LINK_POINTS} points, and this data has "
-                       f"{len(x)}")
-    with np.errstate(invalid="ignore"):
-        if (np.abs(x) > MAX_ABS).any() or (np.abs(y) > MAX_ABS).any():
-            raise CsvError(f"the points for a link must stay within ±{_MAX_ABS_TEXT}")
-    try:
-        data = as_dataset(x, y)
-    except DataError as error:
-        raise CsvError(f"the points for a link cannot be fitted: {error}") from None
-    if not _spread_ok(data.x):
-        raise CsvError("the points for a link cannot be fitted: x varies too little")
-    return data.x, data.y

@@ -38,20 +38,32 @@ def as_dataset(x, y, name: str = "data") -> Dataset:
     for label, v in (("x", x), ("y", y)):
         if len(v) and not (v.min() >= -LIMIT and v.max() <= LIMIT):  # NaN fails both
             row = int(np.flatnonzero(~(np.abs(v) <= LIMIT))[0])
-            what = "is not a finite number" if not np.isfinite(v[row]) else \
-                f"is beyond ±{LIMIT:g} (squaring it would overflow)"
+            what = (
+                "is not a finite number"
+                if not np.isfinite(v[row])
+                else f"is beyond ±{LIMIT:g} (squaring it would overflow)"
+            )
             raise DataError(f"{label} at row {row + 1} ({float(v[row])}) {what}")
     if len(x) < 2 or x.min() == x.max():
-        raise DataError(f"a line needs at least 2 distinct x values; this data has "
-                        f"{len(np.unique(x))} among {len(x)} rows")
+        raise DataError(
+            f"a line needs at least 2 distinct x values; this data has "
+            f"{len(np.unique(x))} among {len(x)} rows"
+        )
     x.setflags(write=False)
     y.setflags(write=False)
     return Dataset(x, y, name)
 
 
-def make_data(*, n: int = 1000, slope: float = 50.0, intercept: float = 4000.0,
-              noise: float = 300.0, x_max: float = 100.0, x_min: float = 0.0,
-              seed: int = 0) -> Dataset:
+def make_data(
+    *,
+    n: int = 1000,
+    slope: float = 50.0,
+    intercept: float = 4000.0,
+    noise: float = 300.0,
+    x_max: float = 100.0,
+    x_min: float = 0.0,
+    seed: int = 0,
+) -> Dataset:
     """The blog post's data: x = x_min, x_min + h, ... (n points, h = (x_max - x_min)/n, x_max
     excluded) and y = intercept + slope*x + N(0, noise), reproducible from seed."""
     if n < 2 or not x_max > x_min:

@@ -47,14 +47,19 @@ class Builtin:
 # Anscombe's quartet as published: x is shared by the first three sets.
 _ANSCOMBE_X = (10.0, 8.0, 13.0, 9.0, 11.0, 14.0, 6.0, 4.0, 12.0, 7.0, 5.0)
 ANSCOMBE = {
-    "anscombe_1": (_ANSCOMBE_X,
-                   (8.04, 6.95, 7.58, 8.81, 8.33, 9.96, 7.24, 4.26, 10.84, 4.82, 5.68)),
-    "anscombe_2": (_ANSCOMBE_X,
-                   (9.14, 8.14, 8.74, 8.77, 9.26, 8.10, 6.13, 3.10, 9.13, 7.26, 4.74)),
-    "anscombe_3": (_ANSCOMBE_X,
-                   (7.46, 6.77, 12.74, 7.11, 7.81, 8.84, 6.08, 5.39, 8.15, 6.42, 5.73)),
-    "anscombe_4": ((8.0, 8.0, 8.0, 8.0, 8.0, 8.0, 8.0, 19.0, 8.0, 8.0, 8.0),
-                   (6.58, 5.76, 7.71, 8.84, 8.47, 7.04, 5.25, 12.50, 5.56, 7.91, 6.89)),
+    "anscombe_1": (
+        _ANSCOMBE_X,
+        (8.04, 6.95, 7.58, 8.81, 8.33, 9.96, 7.24, 4.26, 10.84, 4.82, 5.68),
+    ),
+    "anscombe_2": (_ANSCOMBE_X, (9.14, 8.14, 8.74, 8.77, 9.26, 8.10, 6.13, 3.10, 9.13, 7.26, 4.74)),
+    "anscombe_3": (
+        _ANSCOMBE_X,
+        (7.46, 6.77, 12.74, 7.11, 7.81, 8.84, 6.08, 5.39, 8.15, 6.42, 5.73),
+    ),
+    "anscombe_4": (
+        (8.0, 8.0, 8.0, 8.0, 8.0, 8.0, 8.0, 19.0, 8.0, 8.0, 8.0),
+        (6.58, 5.76, 7.71, 8.84, 8.47, 7.04, 5.25, 12.50, 5.56, 7.91, 6.89),
+    ),
 }
 
 
@@ -104,63 +109,98 @@ def _blog(**settings) -> Dataset:
     return dataclasses.replace(make_data(**settings), name="blog")
 
 
-_QUARTET = ("Anscombe's quartet, {}: four sets of 11 points that share y ≈ 3.00 + 0.500x "
-            "and r ≈ 0.816. {}")
+_QUARTET = (
+    "Anscombe's quartet, {}: four sets of 11 points that share y ≈ 3.00 + 0.500x and r ≈ 0.816. {}"
+)
 BUILTINS: dict[str, Builtin] = {
     "blog": Builtin(
         "Blog post line",
         "The blog post's data, y = 4000 + 50x plus noise: the intercept takes gradient "
-        "descent tens of thousands of epochs.", _blog, BLOG),
+        "descent tens of thousands of epochs.",
+        _blog,
+        BLOG,
+    ),
     "anscombe_1": Builtin(
         "Anscombe I: a noisy line",
         "A plain noisy line: here the fitted line is a fair summary.",
-        partial(as_dataset, *ANSCOMBE["anscombe_1"], name="anscombe_1")),
+        partial(as_dataset, *ANSCOMBE["anscombe_1"], name="anscombe_1"),
+    ),
     "anscombe_2": Builtin(
         "Anscombe II: a curve",
         "A smooth curve: the same line and r as the other three, yet the wrong shape.",
-        partial(as_dataset, *ANSCOMBE["anscombe_2"], name="anscombe_2")),
+        partial(as_dataset, *ANSCOMBE["anscombe_2"], name="anscombe_2"),
+    ),
     "anscombe_3": Builtin(
         "Anscombe III: one outlier",
         "A perfect line but for one point, which tilts the least-squares fit.",
-        partial(as_dataset, *ANSCOMBE["anscombe_3"], name="anscombe_3")),
+        partial(as_dataset, *ANSCOMBE["anscombe_3"], name="anscombe_3"),
+    ),
     "anscombe_4": Builtin(
         "Anscombe IV: one point decides",
         "Ten points share x = 8; the one point at x = 19 alone decides the slope.",
-        partial(as_dataset, *ANSCOMBE["anscombe_4"], name="anscombe_4")),
+        partial(as_dataset, *ANSCOMBE["anscombe_4"], name="anscombe_4"),
+    ),
     "outliers": Builtin(
         "A few gross outliers",
         "Squaring the errors lets a handful of far-off points pull the whole line.",
-        _outliers, GENERATED),
+        _outliers,
+        GENERATED,
+    ),
     "heteroscedastic": Builtin(
         "Noise that grows with x",
         "The line is still right on average, but its errors are small on the left and "
-        "large on the right.", _heteroscedastic, GENERATED),
+        "large on the right.",
+        _heteroscedastic,
+        GENERATED,
+    ),
     "curve": Builtin(
         "A curve",
         "A straight line follows the trend, but its errors bend in a U: the model is wrong, "
-        "not the optimizer.", _curve, GENERATED),
+        "not the optimizer.",
+        _curve,
+        GENERATED,
+    ),
     "far_x": Builtin(
         "x far from zero",
         "x from 1000 to 1100 makes the loss a long narrow valley: raw gradient descent "
-        "crawls, and standardizing x fixes it.", _far_x, GENERATED),
+        "crawls, and standardizing x fixes it.",
+        _far_x,
+        GENERATED,
+    ),
 }
 
 
-def load_builtin(name: str, *, n: int = 1000, noise: float = 300.0, seed: int = 0,
-                 slope: float = 50.0, intercept: float = 4000.0, x_min: float = 0.0,
-                 x_max: float = 100.0) -> Dataset:
+def load_builtin(
+    name: str,
+    *,
+    n: int = 1000,
+    noise: float = 300.0,
+    seed: int = 0,
+    slope: float = 50.0,
+    intercept: float = 4000.0,
+    x_min: float = 0.0,
+    x_max: float = 100.0,
+) -> Dataset:
     """The built-in dataset `name`, made with the settings it listens to (its `params`); the
     others are ignored. DataError for an unknown name, n < 2, a negative noise or seed."""
     if name not in BUILTINS:
-        raise DataError(f"there is no built-in dataset {name!r}; choose one of "
-                        f"{', '.join(BUILTINS)}")
+        raise DataError(
+            f"there is no built-in dataset {name!r}; choose one of {', '.join(BUILTINS)}"
+        )
     if int(n) != n or n < 2:
         raise DataError(f"a dataset needs a whole number n >= 2 of points, not {n!r}")
     if not (math.isfinite(noise) and noise >= 0):
         raise DataError(f"noise must be a finite number >= 0, not {noise!r}")
     if int(seed) != seed or seed < 0:
         raise DataError(f"seed must be a whole number >= 0, not {seed!r}")
-    given = {"n": int(n), "noise": float(noise), "seed": int(seed), "slope": slope,
-             "intercept": intercept, "x_min": x_min, "x_max": x_max}
+    given = {
+        "n": int(n),
+        "noise": float(noise),
+        "seed": int(seed),
+        "slope": slope,
+        "intercept": intercept,
+        "x_min": x_min,
+        "x_max": x_max,
+    }
     builtin = BUILTINS[name]
     return builtin.make(**{key: given[key] for key in builtin.params})

@@ -95,8 +95,9 @@ def eigen(h) -> tuple[tuple[float, float], tuple[tuple[float, float], tuple[floa
     return (lam_max, lam_min), ((vx, -vy), (vy, vx))
 
 
-def stable_step_size(x, y, optimizer: str = "gd", momentum: float = 0.9,
-                     standardize: bool = False) -> float:
+def stable_step_size(
+    x, y, optimizer: str = "gd", momentum: float = 0.9, standardize: bool = False
+) -> float:
     """The largest step size η for which full-batch training converges on this data.
 
     gd: η < 2/λmax;  momentum: η < 2(1+β)/λmax;  nesterov: η < 2(1+β)/((1+2β)·λmax),

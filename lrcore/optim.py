@@ -61,7 +61,7 @@ def orbit(a: np.ndarray, s0: np.ndarray, count: int) -> np.ndarray:
     filled, a_pow = 1, a
     while filled < count:
         take = min(filled, count - filled)
-        out[filled:filled + take] = np.einsum("dij,tdj->tdi", a_pow, out[:take])
+        out[filled : filled + take] = np.einsum("dij,tdj->tdi", a_pow, out[:take])
         filled += take
         a_pow = a_pow @ a_pow
     return out

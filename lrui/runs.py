@@ -13,16 +13,18 @@ import functools
 import streamlit as st
 
 import lrcore
-from lrcore.settings import DEFAULTS, FIELDS, Settings
+from lrcore.optim import LINEAR
+from lrcore.settings import DEFAULTS, OPTIMIZERS, Settings, group
 
 from . import figures
 
-SLOW = ("adam", "sgd")  # step one epoch at a time: long runs get a progress bar
+SLOW = tuple(o for o in OPTIMIZERS if o not in LINEAR)  # adam, sgd: one epoch at a time, so
+# long runs get a progress bar
 
 
 def run_settings(settings: Settings) -> Settings:
     """The settings that decide a run (view settings set to their defaults)."""
-    view = {n: getattr(DEFAULTS, n) for n, f in FIELDS.items() if f.metadata["group"] == "view"}
+    view = {n: getattr(DEFAULTS, n) for n in group("view")}
     return settings.replace(**view)
 
 

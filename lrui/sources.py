@@ -15,18 +15,11 @@ import numpy as np
 import streamlit as st
 
 import lrcore
-from lrcore.csvdata import (
-    MAX_BYTES,
-    MAX_LINK_POINTS,
-    MAX_ROWS,
-    CsvData,
-    CsvError,
-    decode_points,
-    encode_points,
-    load_csv,
-)
+from lrcore.csvdata import MAX_BYTES, MAX_ROWS, CsvData, CsvError, load_csv
 from lrcore.datasets import BUILTINS, load_builtin
+from lrcore.linkpoints import MAX_LINK_POINTS, decode_points, encode_points
 from lrcore.settings import (
+    DATA_CONTROLS,
     DEFAULTS,
     FIELDS,
     MAX_EXCLUDE_CHARS,
@@ -40,9 +33,7 @@ from . import figures
 from .text import digest, escape
 
 FALLBACK = DEFAULTS.dataset  # what "upload" shows while there is no file (a link's)
-CONTROLS = tuple(
-    n for n, f in FIELDS.items() if f.metadata["group"] == "data" and n != "dataset"
-)  # the generated-data controls
+CONTROLS = DATA_CONTROLS  # the generated-data controls
 # st.session_state keys of this module
 USER_DATA = "_user_data"  # UserData: the last good file, or the points a link carried
 MESSAGES = "_data_messages"  # {place: [(kind, text)]}: shown once, on this or the next run
@@ -147,6 +138,20 @@ def source(settings: Settings) -> tuple[lrcore.Dataset, tuple[float, float] | No
     ).data, None
 
 
+def axis_names(settings: Settings) -> tuple[str, str]:
+    """The data view's axis titles: the x and y columns of your file when it is the data
+    shown, else "x" and "y" (a built-in dataset, or a link's points without their file)."""
+    user = st.session_state.get(USER_DATA)
+    if (
+        builtin_of(settings)[0] == UPLOAD
+        and user is not None
+        and user.csv is not None
+        and settings.points in ("", user.points)
+    ):
+        return user.csv.x_col, user.csv.y_col
+    return "x", "y"
+
+
 def left_out_rows(exclude: str, data: lrcore.Dataset) -> tuple[np.ndarray, str | None]:
     """The indices an `exclude` setting leaves out of this data, and what was wrong with it
     (None if nothing): numbers past the data's end are ignored; an exclusion that leaves too
@@ -248,8 +253,9 @@ def dataset_ui() -> tuple[str, ...]:
         st.caption(BUILTINS[name].lesson)
     elif user is None:
         st.info(
-            f"This link was made with your own data of more than {MAX_LINK_POINTS} points, "
-            "which a link cannot carry: upload the same file below to see the same run. "
+            f"This run used a file of more than {MAX_LINK_POINTS} points, too big for the "
+            "link, and this server does not have it (the link was shared, or the server that "
+            "had it restarted): upload the same file below again to see the same run. "
             "Until then the page shows the blog post's data."
         )
     else:

@@ -15,17 +15,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import lrcore
-from lrcore.csvdata import (
-    MAX_BYTES,
-    MAX_LINK_POINTS,
-    MAX_ROWS,
-    CsvData,
-    CsvError,
-    decode_points,
-    encode_points,
-    load_csv,
-)
+from lrcore.csvdata import MAX_BYTES, MAX_ROWS, CsvData, CsvError, load_csv
 from lrcore.datasets import load_builtin
+from lrcore.linkpoints import MAX_LINK_POINTS, decode_points, encode_points
 
 SIMPLE = b"x,y\n1,2\n2,4.5\n3,5\n"
 

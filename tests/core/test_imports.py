@@ -12,7 +12,18 @@ import pytest
 
 import lrcore
 
-NUMERIC_MODULES = ("data", "model", "optim", "train", "settings", "datasets", "explain", "cli")
+NUMERIC_MODULES = (
+    "data",
+    "model",
+    "optim",
+    "train",
+    "settings",
+    "datasets",
+    "explain",
+    "cli",
+    "linkpoints",
+    "sweep",
+)
 ALLOWED = set(sys.stdlib_module_names) | {"numpy"}
 UI = ("streamlit", "plotly", "altair", "matplotlib")  # pandas may load lazily (csvdata)
 PACKAGE = Path(lrcore.__file__).parent

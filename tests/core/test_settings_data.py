@@ -10,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from lrcore import settings as cfg
-from lrcore.csvdata import MAX_LINK_POINTS, MAX_ROWS, decode_points, encode_points
+from lrcore.csvdata import MAX_ROWS
+from lrcore.linkpoints import MAX_LINK_POINTS, decode_points, encode_points
 
 LINK = [name for name, f in cfg.FIELDS.items() if f.metadata["group"] == "link"]
 

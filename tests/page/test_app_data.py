@@ -19,7 +19,8 @@ from streamlit.testing.v1 import AppTest
 
 import lrcore
 from lrcore import settings as cfg
-from lrcore.csvdata import MAX_BYTES, MAX_LINK_POINTS, MAX_ROWS, CsvError, load_csv
+from lrcore.csvdata import MAX_BYTES, MAX_ROWS, CsvError, load_csv
+from lrcore.linkpoints import MAX_LINK_POINTS
 from lrui import figures, sources
 from support.page import chart_of, log_of, results_of
 

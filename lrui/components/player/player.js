@@ -8,12 +8,11 @@ const decode = (v) => {
 };
 const xy = (t) => ({x: decode(t.x), y: decode(t.y)});
 // Frame i's values for the moving traces: its path is the first i + 1 points of the run's
-// (figures.frame_data does the same in Python).
-const PATH_AT = 2;
+// (figures.frame_data does the same in Python; its place among them, path_at, is figures.PATH_AT).
 const frameData = (run, i) => {
   run.xy = run.xy || xy(run.path);
   const data = run.frames[i].data.map(xy);
-  data.splice(PATH_AT, 0, {x: run.xy.x.subarray(0, i + 1), y: run.xy.y.subarray(0, i + 1)});
+  data.splice(run.path_at, 0, {x: run.xy.x.subarray(0, i + 1), y: run.xy.y.subarray(0, i + 1)});
   return data;
 };
 

@@ -1,0 +1,63 @@
+"""Layout (issue 11, point 5): the chart and its player stay in view together when a lesson's
+prompt and an error box are shown; on a phone the player sits right under the data view;
+students see no "Deploy" button."""
+
+from __future__ import annotations
+
+import pytest
+
+from support.browser import LIVE_CHART, LONG, wait_for_chart
+
+pytestmark = pytest.mark.browser
+
+PLAYER = ".st-key-player"
+ERROR = "[data-testid=stAlertContentError]"
+
+
+def box(page, selector: str) -> dict:
+    return page.locator(selector).first.bounding_box()
+
+
+def opened(page, url: str, query: str) -> None:
+    page.goto(url + "/" + query)
+    state = wait_for_chart(page, timeout=LONG * 2)
+    page.locator(f"{PLAYER} .player[data-playing='{state['meta']}']").wait_for(state="attached")
+
+
+def test_the_player_stays_in_view_with_a_lesson_prompt_and_an_error(page, url):
+    """A lesson whose run diverges: prompt above, error below, chart and player in between, all
+    of the chart and the player inside a 1400 × 1000 window without scrolling."""
+    opened(page, url, "?lesson=limit&step_size=0.0008")
+    page.locator(ERROR).wait_for()
+    page.locator(".st-key-lesson_prompt").wait_for()
+    chart, player, error = (box(page, s) for s in (".st-key-views", PLAYER, ERROR))
+    assert chart["y"] >= 0 and player["y"] + player["height"] <= 1000, (chart, player)
+    assert error["y"] >= player["y"] + player["height"]  # the error is under the player
+
+
+def test_students_see_no_deploy_button(page, url):
+    opened(page, url, "")
+    page.locator("[data-testid=stToolbar], [data-testid=stHeader]").first.wait_for()
+    assert page.locator("[data-testid=stAppDeployButton]").count() == 0
+    assert page.get_by_role("button", name="Deploy").count() == 0
+
+
+def test_on_a_phone_the_player_sits_right_under_the_data_view(page, url):
+    """390 px wide: the views stack, and the data view is the one just above the player (the
+    player drives the line a student watches)."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    if True:
+        opened(page, url, "")
+        page.wait_for_function(f"{LIVE_CHART}.__lrNarrow === true")
+        data_view = page.evaluate(f"""(() => {{
+          const r = {LIVE_CHART}.querySelector(".xy .nsewdrag").getBoundingClientRect();
+          return {{top: r.top + window.scrollY, bottom: r.bottom + window.scrollY}};
+        }})()""")
+        others = page.evaluate(f"""(() => [".x2y2", ".x3y3"].map((s) => {{
+          const r = {LIVE_CHART}.querySelector(s + " .nsewdrag").getBoundingClientRect();
+          return r.top + window.scrollY;
+        }}))()""")
+        player_top = page.evaluate(f"""(() => document.querySelector("{PLAYER}")
+          .getBoundingClientRect().top + window.scrollY)()""")
+        assert all(top < data_view["top"] for top in others)  # the data view is the lowest
+        assert 0 <= player_top - data_view["bottom"] <= 150  # its axis labels, then the player
