@@ -217,20 +217,7 @@ def main(argv=None) -> int:
         p.error(str(error))
     start = time.perf_counter()
     last = None
-    for last in train(
-        data.x,
-        data.y,
-        step_size=settings.step_size,
-        iterations=settings.iterations,
-        optimizer=settings.optimizer,
-        w0=settings.w0,
-        b0=settings.b0,
-        every=every,
-        batch_size=settings.batch_size,
-        momentum=settings.momentum,
-        standardize=settings.standardize,
-        seed=settings.seed,
-    ):
+    for last in train(data.x, data.y, every=every, **table.train_args(settings)):
         if args.format == "jsonl":
             print(json.dumps({k: _json_number(v) for k, v in last._asdict().items()}))
         else:

@@ -192,6 +192,12 @@ def group(name: str) -> tuple[str, ...]:
 DATA_CONTROLS = tuple(n for n in group("data") if n != "dataset")
 
 
+def train_args(settings: Settings) -> dict[str, Any]:
+    """lrcore.train's keyword arguments for these settings: the training group, and the seed
+    (sgd's shuffling)."""
+    return {name: getattr(settings, name) for name in (*group("training"), "seed")}
+
+
 class SettingError(ValueError):
     """A value that does not fit its setting; the message names the setting and the limit."""
 

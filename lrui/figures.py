@@ -160,12 +160,12 @@ def run(
     mom, scale = moments(x, y), scales(x, y)
     window = loss_window([*frames, *hold], mom.fit)
     x_lo, x_hi = map(float, x_range or (x.min(), x.max()))
-    ws, bs = np.array([s.w for s in frames]), np.array([s.b for s in frames])
+    ws, bs = np.array([state.w for state in frames]), np.array([state.b for state in frames])
     path = {"x": typed(ws, "f4"), "y": typed(bs, "f4")}
-    moving = [_moving(s, x_lo, x_hi) for s in frames]
-    epochs = np.array([s.epoch for s in curve if s.epoch > 0])
-    losses = np.array([s.loss for s in curve if s.epoch > 0])
-    top = max(int(epochs.max(initial=1)), *(s.epoch for s in hold), 2)
+    moving = [_moving(state, x_lo, x_hi) for state in frames]
+    epochs = np.array([state.epoch for state in curve if state.epoch > 0])
+    losses = np.array([state.loss for state in curve if state.epoch > 0])
+    top = max(int(epochs.max(initial=1)), *(state.epoch for state in hold), 2)
     curve_xy = {"x": typed(epochs, "i4"), "y": typed(losses)}
     floor_xy = {"x": [1, top], "y": [mom.fit.loss, mom.fit.loss]}
     contours, optimum = _landscape_xy(mom, window)
@@ -183,11 +183,11 @@ def run(
         },
         "path": path,
         "frames": [
-            {"name": str(s.epoch), "traces": FRAME_INDICES, "data": m}
-            for s, m in zip(frames, moving, strict=True)
+            {"name": str(state.epoch), "traces": FRAME_INDICES, "data": m}
+            for state, m in zip(frames, moving, strict=True)
         ],
-        "names": [str(s.epoch) for s in frames],
-        "readouts": [readout(s, scale) for s in frames],
+        "names": [str(state.epoch) for state in frames],
+        "readouts": [readout(state, scale) for state in frames],
     }
 
 
@@ -239,7 +239,7 @@ def _loss_axis(losses, frames, lowest: float, scale: str) -> dict:
 
 def _loss_range(losses, frames, lowest: float, scale: str) -> list[float]:
     """The loss axis: from the lowest loss to the highest the run reached."""
-    seen = np.concatenate([losses, [s.loss for s in frames], [lowest]])
+    seen = np.concatenate([losses, [state.loss for state in frames], [lowest]])
     seen = seen[np.isfinite(seen) & (seen > 0)] if scale == "log" else seen[np.isfinite(seen)]
     lo, hi = float(seen.min()), float(seen.max())
     if scale == "log":
@@ -275,24 +275,28 @@ def pinned(
     frames' trace indices stay as they are. States past 10 times the starting loss (a
     diverging run) are left out, and no trace is ever empty."""
     limit = 10 * frames[0].loss
-    kept = [s for s in frames if math.isfinite(s.loss) and s.loss <= limit] or frames[:1]
-    shown = [s for s in curve if s.epoch > 0 and math.isfinite(s.loss) and s.loss > 0]
+    kept = [
+        state for state in frames if math.isfinite(state.loss) and state.loss <= limit
+    ] or frames[:1]
+    shown = [
+        state for state in curve if state.epoch > 0 and math.isfinite(state.loss) and state.loss > 0
+    ]
     ends, last = np.array(x_range, dtype=np.float64), kept[-1]
     style = {"legendgroup": "pinned", "opacity": 0.6, "hoverinfo": "skip", "showlegend": False}
     line = {"color": PINNED, "dash": "dash", "width": 2.5}
     return [
         _scatter(ends, last.w * ends + last.b, label, **{**style, "showlegend": True}, line=line),
         _scatter(
-            typed([s.epoch for s in shown] or [1], "i4"),
-            typed([s.loss for s in shown] or [frames[0].loss]),
+            typed([state.epoch for state in shown] or [1], "i4"),
+            typed([state.loss for state in shown] or [frames[0].loss]),
             f"{label}: loss",
             axes=2,
             line=line,
             **style,
         ),
         _scatter(
-            typed([s.w for s in kept], "f4"),
-            typed([s.b for s in kept], "f4"),
+            typed([state.w for state in kept], "f4"),
+            typed([state.b for state in kept], "f4"),
             f"{label}: path",
             axes=3,
             mode="lines+markers",
@@ -312,7 +316,9 @@ def loss_window(states: Sequence, fit, *, keep: float = 10.0) -> tuple[tuple, tu
     start = states[0]
     limit = keep * max(start.loss - fit.loss, 0.0) + fit.loss
     pts = [(fit.w, fit.b), (start.w, start.b)]
-    pts += [(s.w, s.b) for s in states if math.isfinite(s.loss) and s.loss <= limit]
+    pts += [
+        (state.w, state.b) for state in states if math.isfinite(state.loss) and state.loss <= limit
+    ]
     ws, bs = np.array(pts).T
     return _pad(ws.min(), ws.max()), _pad(bs.min(), bs.max())
 
@@ -466,15 +472,15 @@ def _curve_traces(curve: dict, floor: dict) -> list[dict]:
     ]
 
 
-def _moving(s, x_lo: float, x_hi: float) -> list[dict]:
+def _moving(state, x_lo: float, x_hi: float) -> list[dict]:
     """What moves at one frame but the path (see _with_path): fitted line, loss marker, current
     point. None of them is ever empty, nor is the path: Plotly drops a subplot's other traces
     when an animation frame leaves it with nothing to draw."""
-    shown = s.epoch > 0  # the loss axis is logarithmic in epochs: epoch 0 has no place on it
+    shown = state.epoch > 0  # the loss axis is logarithmic in epochs: epoch 0 has no place on it
     return [
-        {"x": [x_lo, x_hi], "y": [s.w * x_lo + s.b, s.w * x_hi + s.b]},
-        {"x": [s.epoch if shown else None], "y": [s.loss if shown else None]},
-        {"x": [s.w], "y": [s.b]},
+        {"x": [x_lo, x_hi], "y": [state.w * x_lo + state.b, state.w * x_hi + state.b]},
+        {"x": [state.epoch if shown else None], "y": [state.loss if shown else None]},
+        {"x": [state.w], "y": [state.b]},
     ]
 
 

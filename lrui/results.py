@@ -91,18 +91,22 @@ def result_table(last: lrcore.State, fit: lrcore.Fit, first: lrcore.State) -> st
 def log_table(states: list[lrcore.State]) -> str:
     """The blog's log as a Markdown table, every number in full (as the blog printed it)."""
     lines = ["| epoch | W | b | loss | dW | db |", "|--:|--:|--:|--:|--:|--:|"]
-    lines += [
-        f"| {s.epoch} | {s.w!r} | {s.b!r} | {s.loss!r} | {s.dw!r} | {s.db!r} |" for s in states
-    ]
+    lines += ["| " + " | ".join(_cells(state)) + " |" for state in states]
     return "\n".join(lines)
 
 
 def log_csv(states: list[lrcore.State]) -> str:
     """The log as CSV (made when the button is pressed)."""
-    return "epoch,W,b,loss,dW,db\n" + "".join(
-        f"{s.epoch},{s.w!r},{s.b!r},{s.loss!r},{s.dw!r},{s.db!r}\n" for s in states
-    )
+    return "epoch,W,b,loss,dW,db\n" + "".join(",".join(_cells(state)) + "\n" for state in states)
 
 
 def settings_text(settings: Settings) -> str:
     return json.dumps(dataclasses.asdict(settings), indent=2)
+
+
+def _cells(state: lrcore.State) -> list[str]:
+    """A state as the blog's log writes it: the epoch, then W, b, loss, dW, db in full."""
+    return [
+        str(state.epoch),
+        *(repr(v) for v in (state.w, state.b, state.loss, state.dw, state.db)),
+    ]

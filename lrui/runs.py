@@ -14,7 +14,7 @@ import streamlit as st
 
 import lrcore
 from lrcore.optim import LINEAR
-from lrcore.settings import DEFAULTS, OPTIMIZERS, Settings, group
+from lrcore.settings import DEFAULTS, OPTIMIZERS, Settings, group, train_args
 
 from . import figures
 
@@ -54,15 +54,7 @@ def train(settings: Settings, data_key: str, _data: lrcore.Dataset) -> list[lrco
     states = lrcore.train(
         data.x,
         data.y,
-        step_size=settings.step_size,
-        iterations=settings.iterations,
-        optimizer=settings.optimizer,
-        w0=settings.w0,
-        b0=settings.b0,
-        batch_size=settings.batch_size,
-        momentum=settings.momentum,
-        standardize=settings.standardize,
-        seed=settings.seed,
+        **train_args(settings),
         at=epochs(settings.iterations),
     )
     if settings.optimizer not in SLOW or settings.iterations < 2000:
@@ -93,7 +85,7 @@ class Run:
 
     @functools.cached_property
     def _by_epoch(self) -> dict:
-        return {s.epoch: s for s in self.states}
+        return {state.epoch: state for state in self.states}
 
 
 def split(states: list[lrcore.State], iterations: int, run_id: str = "") -> Run:
@@ -101,7 +93,7 @@ def split(states: list[lrcore.State], iterations: int, run_id: str = "") -> Run:
 
     def pick(wanted) -> list:
         wanted = set(wanted) | {states[-1].epoch}
-        return [s for s in states if s.epoch in wanted]
+        return [state for state in states if state.epoch in wanted]
 
     return Run(
         states,

@@ -36,12 +36,13 @@ def first_charted_1pct(states, fit) -> int | None:
     """The first of the given states within 1% of the optimum: adam and sgd are not scanned
     epoch by epoch (that would cost as much as the run again)."""
 
-    def dist(st_):
-        return math.hypot(st_.w - fit.w, st_.b - fit.b)
+    def dist(state):
+        return math.hypot(state.w - fit.w, state.b - fit.b)
 
     start = dist(states[0])
     return next(
-        (st_.epoch for st_ in states[1:] if not st_.diverged and dist(st_) <= 0.01 * start), None
+        (state.epoch for state in states[1:] if not state.diverged and dist(state) <= 0.01 * start),
+        None,
     )
 
 

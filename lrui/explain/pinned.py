@@ -105,7 +105,9 @@ def overlay(data) -> tuple[list[dict], tuple]:
     if pin.data_id != data_id(data):
         return traces, ()
     limit = 10 * pin.frames[0].loss  # a diverging pinned run must not stretch the views
-    return traces, tuple(s for s in pin.frames if math.isfinite(s.loss) and s.loss <= limit)
+    return traces, tuple(
+        state for state in pin.frames if math.isfinite(state.loss) and state.loss <= limit
+    )
 
 
 EPOCH_COLUMNS = ("epochs to 1%", "epochs to 1% (charted)", "predicted epochs to 1%", "final epoch")

@@ -13,7 +13,7 @@ import streamlit as st
 
 import lrcore
 from lrcore.optim import LINEAR
-from lrcore.settings import Settings
+from lrcore.settings import Settings, train_args
 
 from ..components.live_math import live_math
 from ..text import fmt
@@ -85,19 +85,9 @@ def sym(name: str, k: int) -> str:
 def last_states(x, y, settings: Settings, last: int) -> list:
     """The states at epochs last − 2, last − 1 and last of a gd, momentum or nesterov run
     (about as cheap as one state: these runs jump between epochs)."""
-    states = lrcore.train(
-        x,
-        y,
-        step_size=settings.step_size,
-        iterations=last,
-        optimizer=settings.optimizer,
-        momentum=settings.momentum,
-        standardize=settings.standardize,
-        w0=settings.w0,
-        b0=settings.b0,
-        at=[last - 2, last - 1],
-    )
-    return [st_ for st_ in states if st_.epoch >= last - 2]
+    run = {**train_args(settings), "iterations": last}
+    states = lrcore.train(x, y, **run, at=[last - 2, last - 1])
+    return [state for state in states if state.epoch >= last - 2]
 
 
 @dataclass(frozen=True)
