@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# Serve the dashboard to a whole class: N Streamlit workers behind nginx, with sticky sessions.
+# Serve the dashboard to a whole class: N Streamlit workers behind nginx, with sticky sessions,
+# kept alive by supervisord.
 #
 #   deploy/serve_class.sh N [PORT]     e.g.  deploy/serve_class.sh 2 8690
 #
 # Workers listen on 127.0.0.1:BASE .. BASE+N-1 (BASE = $LR_WORKER_BASE, default 8650); nginx
-# listens on 127.0.0.1:PORT (default 8690) and hashes each browser, by a cookie it sets, onto
-# one worker (see deploy/nginx.conf.template). To reach it from other machines, put it behind
-# the school's reverse proxy or see deploy/SCALING.md. Everything runs as ordinary processes
-# with files in one temporary directory; Ctrl-C (or TERM) stops them all and removes it.
+# listens on 127.0.0.1:PORT (default 8690) and keeps each browser, by a cookie, on one worker
+# (see deploy/nginx.conf.template). supervisord (deploy/supervisord.conf.template; installed
+# into the project's .venv from deploy/requirements.txt when missing) starts the workers and
+# nginx and starts again any that dies; while a worker is down, nginx sends its browsers to the
+# others. To reach it from other machines, put it behind the school's reverse proxy or see
+# deploy/SCALING.md. Everything runs as ordinary processes with files in one temporary
+# directory; Ctrl-C (or TERM) stops them all and removes it.
 # Overrides: LR_APP (the page, default app.py), LR_PYTHON (default .venv/bin/python), NGINX.
 set -euo pipefail
 
@@ -47,91 +51,145 @@ check_args() {
   done
 }
 
-PIDS=()
+SUPERVISORD_PID=""
 TMP=""
 
-stop_all() {  # TERM every process started here, wait up to 10 s, then KILL what is left
+ctl() {  # supervisorctl on this server's socket
+  "$PY" -m supervisor.supervisorctl -c "$TMP/supervisord.conf" "$@"
+}
+
+install_supervisor() {  # into the project's .venv, pinned, unless it is there already
+  "$PY" -c 'import supervisor.supervisord' 2>/dev/null && return 0
+  echo "serve_class: installing supervisor (deploy/requirements.txt) into $PY's environment" >&2
+  "$PY" -m pip install --quiet --disable-pip-version-check -r "$ROOT/deploy/requirements.txt" ||
+    die "could not install deploy/requirements.txt"
+}
+
+stop_all() {  # supervisord stops the workers and nginx; KILL whatever is left after 20 s
   trap - INT TERM EXIT
-  local pid i
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for i in $(seq 100); do
-    for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && break; pid=""; done
-    [[ -z ${pid:-} ]] && break
-    sleep 0.1
+  local pids="" pid i
+  if [[ -n $SUPERVISORD_PID ]] && kill -0 "$SUPERVISORD_PID" 2>/dev/null; then
+    pids=$(timeout 5 "$PY" -m supervisor.supervisorctl -c "$TMP/supervisord.conf" pid all \
+      2>/dev/null | grep -E '^[0-9]+$' | grep -vx 0 || true)
+    kill -TERM "$SUPERVISORD_PID" 2>/dev/null || true
+    for i in $(seq 200); do
+      kill -0 "$SUPERVISORD_PID" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL "$SUPERVISORD_PID" 2>/dev/null || true
+  fi
+  for pid in $pids; do  # each in its own process group (supervisord made it so)
+    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
   done
-  for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
   [[ -n $TMP ]] && rm -rf "$TMP"
   echo "serve_class: stopped" >&2
 }
 
-start_workers() {  # from the repository, so that they read its .streamlit/config.toml
-  local i port
-  cd "$ROOT"
-  for ((i = 0; i < N; i++)); do
-    port=$((BASE + i))
-    # No file watcher and no forced full garbage collection after every run: both cost CPU
-    # on every rerun and matter only while developing (see deploy/SCALING.md).
-    "$PY" -m streamlit run "$APP" --server.headless true --server.address 127.0.0.1 \
-      --server.port "$port" --browser.gatherUsageStats false \
-      --server.fileWatcherType none --runner.postScriptGC false \
-      >"$TMP/worker-$port.log" 2>&1 &
-    PIDS+=($!)
-  done
+fill() {  # fill(template, output, KEY=VALUE...): replace each @KEY@ in template by VALUE
+  "$PY" -c 'import sys
+text = open(sys.argv[1]).read()
+for pair in sys.argv[3:]:
+    key, value = pair.split("=", 1)
+    text = text.replace("@" + key + "@", value)
+open(sys.argv[2], "w").write(text)' "$@"
 }
 
-wait_healthy() {  # $1: URL, $2: pid, $3: log file
-  local i
-  for i in $(seq 600); do
-    healthy "$1" && return 0
-    kill -0 "$2" 2>/dev/null || { tail -n 20 "$3" >&2; die "the server for $1 exited"; }
-    sleep 0.1
-  done
-  die "$1 did not become healthy within 60 s (log: $3)"
+quoted() {  # the arguments as one shell-quoted command line, % doubled for supervisord
+  local out
+  out=$(printf '%q ' "$@")
+  out=${out% }
+  printf '%s' "${out//%/%%}"
 }
 
 write_nginx_conf() {
-  local servers="" i
+  local servers="" routes="" groups="" i j port other backup
   for ((i = 0; i < N; i++)); do
-    servers+="        server 127.0.0.1:$((BASE + i));"$'\n'
+    port=$((BASE + i))
+    servers+="        server 127.0.0.1:$port max_fails=1 fail_timeout=2s;"$'\n'
+    routes+="        \"$port\" w$port;"$'\n'
+    groups+="    upstream w$port {"$'\n'
+    for ((j = 0; j < N; j++)); do
+      other=$((BASE + (i + j) % N))
+      backup=$([[ $j == 0 ]] || echo " backup")
+      groups+="        server 127.0.0.1:$other max_fails=1 fail_timeout=2s$backup;"$'\n'
+    done
+    groups+="        keepalive 8;"$'\n'"    }"$'\n'
   done
   mkdir -p "$TMP/nginx"
-  sed -e "s|@TMP@|$TMP/nginx|g" -e "s|@PORT@|$PORT|g" "$ROOT/deploy/nginx.conf.template" |
-    awk -v servers="${servers%$'\n'}" '$1 == "@SERVERS@" { print servers; next } { print }' \
-      >"$TMP/nginx/nginx.conf"
+  fill "$ROOT/deploy/nginx.conf.template" "$TMP/nginx/nginx.conf" "TMP=$TMP/nginx" \
+    "PORT=$PORT" "SERVERS=${servers%$'\n'}" "ROUTES=${routes%$'\n'}" \
+    "WORKER_UPSTREAMS=${groups%$'\n'}"
 }
 
-start_nginx() {  # in the foreground of its own process; as nobody when started by root
-  local run=() cmd=("$NGINX" -p "$TMP/nginx" -e "$TMP/nginx/error.log" -c "$TMP/nginx/nginx.conf")
+NGINX_CMD=()
+
+check_nginx() {  # nginx's command line, checked; as nobody when started by root
+  local run=()
   if [[ $(id -u) == 0 ]]; then
     chmod 755 "$TMP"
     chown -R nobody:nogroup "$TMP/nginx"
     run=(setpriv --reuid=nobody --regid=nogroup --clear-groups --)
   fi
-  "${run[@]}" "${cmd[@]}" -t -q || die "nginx rejected $TMP/nginx/nginx.conf"
-  "${run[@]}" "${cmd[@]}" -g "daemon off;" &
-  PIDS+=($!)
+  NGINX_CMD=("${run[@]}" "$NGINX" -p "$TMP/nginx" -e "$TMP/nginx/error.log"
+    -c "$TMP/nginx/nginx.conf")
+  "${NGINX_CMD[@]}" -t -q || die "nginx rejected $TMP/nginx/nginx.conf"
+}
+
+write_supervisord_conf() {
+  # No file watcher and no forced full garbage collection after every run: both cost CPU
+  # on every rerun and matter only while developing (see deploy/SCALING.md).
+  local worker
+  worker=$(quoted "$PY" -m streamlit run "$APP" --server.headless true \
+    --server.address 127.0.0.1 --browser.gatherUsageStats false \
+    --server.fileWatcherType none --runner.postScriptGC false)
+  fill "$ROOT/deploy/supervisord.conf.template" "$TMP/supervisord.conf" "TMP=${TMP//%/%%}" \
+    "ROOT=${ROOT//%/%%}" "N=$N" "BASE=$BASE" "WORKER=$worker" \
+    "NGINX=$(quoted "${NGINX_CMD[@]}" -g "daemon off;")"
+}
+
+start_supervisord() {  # in the foreground of its own process, a child of this script
+  "$PY" -m supervisor.supervisord -c "$TMP/supervisord.conf" >"$TMP/supervisord.out" 2>&1 &
+  SUPERVISORD_PID=$!
+}
+
+wait_healthy() {  # $1: URL, $2: log file
+  local i
+  for i in $(seq 600); do
+    healthy "$1" && return 0
+    kill -0 "$SUPERVISORD_PID" 2>/dev/null || {
+      tail -n 20 "$TMP/supervisord.out" "$2" >&2
+      die "supervisord exited"
+    }
+    sleep 0.1
+  done
+  tail -n 20 "$2" >&2
+  die "$1 did not become healthy within 60 s (log: $2)"
 }
 
 main() {
   check_args "$@"
+  install_supervisor
   TMP=$(mktemp -d "${TMPDIR:-/tmp}/serve-class.XXXXXX")
   trap stop_all EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
-  start_workers
+  write_nginx_conf
+  check_nginx
+  write_supervisord_conf
+  start_supervisord
   local i
   for ((i = 0; i < N; i++)); do
-    wait_healthy "http://127.0.0.1:$((BASE + i))" "${PIDS[i]}" "$TMP/worker-$((BASE + i)).log"
+    wait_healthy "http://127.0.0.1:$((BASE + i))" "$TMP/worker-$((BASE + i)).log"
   done
-  write_nginx_conf
-  start_nginx
-  wait_healthy "http://127.0.0.1:$PORT" "${PIDS[N]}" "$TMP/nginx/error.log"
+  ctl start nginx >/dev/null || die "supervisord could not start nginx (log: $TMP/nginx)"
+  wait_healthy "http://127.0.0.1:$PORT" "$TMP/nginx/error.log"
   echo "serve_class: $N workers (127.0.0.1:$BASE-$((BASE + N - 1))) behind" \
-    "http://127.0.0.1:$PORT/ - Ctrl-C stops them all (logs in $TMP)"
+    "http://127.0.0.1:$PORT/ - supervisord restarts any that stops; Ctrl-C stops them all" \
+    "(logs in $TMP)"
   set +e
-  wait -n "${PIDS[@]}"
-  echo "serve_class: a server exited (status $?); stopping the rest" >&2
+  wait "$SUPERVISORD_PID"
+  echo "serve_class: supervisord exited (status $?); stopping the rest" >&2
   exit 1
 }
 

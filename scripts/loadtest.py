@@ -76,6 +76,7 @@ class Session:
         self.ws = None
         self.widgets: dict[str, object] = {}  # user key -> the widget's proto (has .id)
         self.page_script_hash = ""
+        self.session_id = ""  # the server's id for this session (its uploads are filed by it)
         self.query_string = ""  # the address bar's query, as the page last set it
         # The browser's message cache: hash -> (message, the run that last used it).
         self._cache: dict[str, tuple[ForwardMsg, int]] = {}
@@ -136,6 +137,65 @@ class Session:
             )
         return self.widgets[key]
 
+    async def upload(self, key: str, name: str, data: bytes) -> Run:
+        """Put a file into the file uploader whose user key is `key`, as the browser does (ask
+        for an upload URL, PUT the file there as a form with the XSRF token, then rerun with
+        the uploader's new state), and wait until that run finishes."""
+        proto = self.widget(key)
+        ask = BackMsg()
+        ask.file_urls_request.request_id = f"upload-{self._runs}"
+        ask.file_urls_request.file_names.append(name)
+        ask.file_urls_request.session_id = self.session_id
+        await self.ws.send(ask.SerializeToString())
+        while True:
+            msg = ForwardMsg()
+            msg.ParseFromString(await asyncio.wait_for(self.ws.recv(), RUN_TIMEOUT))
+            if msg.WhichOneof("type") == "file_urls_response":
+                urls = msg.file_urls_response.file_urls[0]
+                break
+        await asyncio.to_thread(self._put_file, urls.upload_url, name, data)
+        back = BackMsg()
+        state = back.rerun_script
+        state.page_script_hash = self.page_script_hash
+        state.query_string = self.query_string
+        state.cached_message_hashes.extend(self._cache)
+        widget = state.widget_states.widgets.add()
+        widget.id = proto.id
+        info = widget.file_uploader_state_value.uploaded_file_info.add()
+        info.name, info.size, info.file_id = name, len(data), urls.file_id
+        info.file_urls.CopyFrom(urls)
+        start = time.perf_counter()
+        await self.ws.send(back.SerializeToString())
+        run = await asyncio.wait_for(self._receive_until_finished(), RUN_TIMEOUT)
+        run.seconds = time.perf_counter() - start
+        return run
+
+    def _put_file(self, url: str, name: str, data: bytes) -> None:
+        boundary = f"loadtest{random.getrandbits(64):016x}"
+        body = b"".join(
+            [
+                f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+                f'filename="{name}"\r\nContent-Type: text/csv\r\n\r\n'.encode(),
+                data,
+                f"\r\n--{boundary}--\r\n".encode(),
+            ]
+        )
+        xsrf = next(c.value for c in self.jar if c.name == XSRF_COOKIE)
+        request = urllib.request.Request(
+            urljoin(self.base_url, url.lstrip("/")),
+            data=body,
+            method="PUT",
+            headers={
+                "Content-Type": f"multipart/form-data; boundary={boundary}",
+                "X-Xsrftoken": xsrf,
+                "Origin": _origin(self.base_url),
+            },
+        )
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+        with opener.open(request, timeout=RUN_TIMEOUT) as response:
+            if response.status != 204:
+                raise LoadTestError(f"the upload was answered {response.status}")
+
     async def _receive_until_finished(self) -> Run:
         run = Run(0.0, "")
         while True:
@@ -153,6 +213,7 @@ class Session:
                 self._cache[msg.hash] = (msg, self._runs)
             if kind == "new_session":
                 self.page_script_hash = msg.new_session.page_script_hash
+                self.session_id = msg.new_session.initialize.session_id
             elif kind == "page_info_changed":  # st.query_params changed the address bar
                 self.query_string = msg.page_info_changed.query_string
             elif kind == "delta":
