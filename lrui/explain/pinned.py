@@ -3,7 +3,6 @@ standardized x, and the comparison table."""
 
 from __future__ import annotations
 
-import hashlib
 import math
 from dataclasses import dataclass
 
@@ -15,7 +14,7 @@ import lrcore
 from lrcore.settings import Settings
 
 from .. import figures
-from ..text import words
+from ..text import digest, words
 from .conditioning import epochs_1pct
 from .limit import why
 
@@ -33,7 +32,7 @@ class Snapshot:
 
 
 def data_id(data) -> str:
-    return hashlib.sha1(np.asarray(data.x).tobytes() + np.asarray(data.y).tobytes()).hexdigest()
+    return digest(np.asarray(data.x).tobytes(), np.asarray(data.y).tobytes())
 
 
 def row(settings: Settings, data, run) -> dict:
@@ -90,7 +89,7 @@ def pinned() -> Snapshot | None:
 def pinned_id() -> str:
     """Changes whenever the pinned run does (part of the chart's identity)."""
     pin = pinned()
-    return "" if pin is None else hashlib.sha1(repr(pin.row).encode()).hexdigest()[:12]
+    return "" if pin is None else digest(pin.row)
 
 
 def overlay(data) -> tuple[list[dict], tuple]:
