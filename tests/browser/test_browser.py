@@ -161,7 +161,7 @@ HELD = """(() => {
   const gd = CHART, log = window.__held = {frames: [], states: []};
   gd.on("plotly_animatingframe", (e) => log.frames.push([e.name, app.dataset.testScriptState]));
   new MutationObserver(() => log.states.push([app.dataset.testScriptState,
-                                              gd._transitionData._frameQueue.length]))
+                                              (gd._transitionData._frameQueue || []).length]))
     .observe(app, {attributes: true, attributeFilter: ["data-test-script-state"]});
 })()"""
 
@@ -196,8 +196,9 @@ def test_touching_a_sidebar_control_holds_the_run_and_it_plays_on_if_no_rerun_ca
     page says it reruns only when the server answers), and plays on when none came."""
     open_page(page, url)
     expect(page.locator(PLAYER + " input[type=range]")).not_to_have_value(re.compile(r"^[0-9]$"))
-    left = f"{LIVE_CHART}._transitionData._frameQueue.length"
-    assert page.evaluate(left) > 0  # playing
+    # frames left to play (Plotly makes its queue at the first animation: none yet is none left)
+    left = f"({LIVE_CHART}._transitionData._frameQueue || []).length"
+    page.wait_for_function(f"{left} > 0")  # playing
     page.get_by_role("heading", name="Training", exact=True).click()  # sidebar; no rerun
     assert page.evaluate(left) == 0  # held
     held_at = scrubber(page)

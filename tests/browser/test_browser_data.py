@@ -60,9 +60,12 @@ def least_squares_w(page) -> float:
     return float(results(page)["least squares"]["W"].replace("−", "-"))
 
 
-def drag_box(page, corner: tuple[float, float], other: tuple[float, float]) -> None:
+def drag_box(page, state: dict, corner: tuple[float, float], other: tuple[float, float]) -> None:
     """Drag a selection box on the data view between two points given in data units, with the
-    run paused (a drag while the run plays is not what this test is about)."""
+    run paused (a drag while the run plays is not what this test is about). `state`: the chart
+    as last seen; its run must be in the chart and started first, or it would start playing
+    (and the chart be drawn again) in the middle of the drag."""
+    page.locator(f"{PLAYER} .player[data-playing='{state['meta']}']").wait_for(state="attached")
     button = page.locator(PLAYER + " .play")
     if "Pause" in button.inner_text():
         button.click()
@@ -108,7 +111,7 @@ def test_a_box_leaves_points_out_and_a_second_box_brings_them_back(page, url):
     data = lrcore.load_builtin("anscombe_3")  # the outlier is row 2: (13, 12.74)
     before = open_page(page, url, "?dataset=anscombe_3")
     w_all = least_squares_w(page)
-    drag_box(page, (12.5, 13.0), (13.5, 12.4))
+    drag_box(page, before, (12.5, 13.0), (13.5, 12.4))
     out = wait_for_change(page, before, timeout=LONG)
     assert trace(out, "left out")["x"] == [13.0] and trace(out, "left out")["y"] == [12.74]
     assert len(trace(out, "data")["x"]) == 10
@@ -124,7 +127,7 @@ def test_a_box_leaves_points_out_and_a_second_box_brings_them_back(page, url):
     )
     assert "left out (1)" in legend
     page.screenshot(path=SHOTS / "left-out.png", full_page=True)
-    drag_box(page, (12.5, 13.0), (13.5, 12.4))  # the hollow point again: it comes back
+    drag_box(page, out, (12.5, 13.0), (13.5, 12.4))  # the hollow point again: it comes back
     back = wait_for_change(page, out, timeout=LONG)
     assert trace(back, "left out")["x"] == [None] and len(trace(back, "data")["x"]) == 11
     page.wait_for_function("!location.search.includes('exclude=')")
