@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .figures import DATA, FITTED, GRID, LSTSQ, PATH, PINNED, TEXT
+from .figures import DATA, FITTED, GRID, LSTSQ, PATH, PINNED, TEXT, typed
 from .text import fmt
 
 SHADE = "rgba(213,94,0,0.10)"  # the diverging region: FITTED, faint
@@ -272,7 +272,8 @@ def grid(
     beta_y(β)): each cell coloured by log10 of its epochs to 1%, diverged cells faint
     vermillion, cells that never got within 1% left empty; the stability boundary (`boundary`:
     (betas, the largest stable η of each)), the best and the current (η, β). `limits`: the
-    largest stable η of each row, carried by its cells (customdata [η, β, limit])."""
+    largest stable η of each row, carried by its cells (customdata [η, β, limit, what the run
+    did])."""
     eta, beta = np.asarray(step_sizes, np.float64), np.asarray(momenta, np.float64)
     epochs, diverged = np.asarray(epochs, np.float64), np.asarray(diverged, bool)
     lx, ly = np.log10(eta), beta_y(beta)
@@ -281,8 +282,15 @@ def grid(
     lo_z, hi_z = (np.floor(np.nanmin(z)), np.ceil(np.nanmax(z))) if good.any() else (0, 1)
     ticks = np.arange(lo_z, max(hi_z, lo_z + 1) + 1)
     gx, gy = np.meshgrid(lx, ly)
+    # Each cell's [η, β, limit (7 significant digits), what its run did]: the map is sent again
+    # at every rerun while it is open, so its size is the section's cost.
+    labels = iter(
+        _cell_text(e, d, iterations) for e, d in zip(epochs.ravel(), diverged.ravel(), strict=True)
+    )
     custom = [
-        [float(e), float(b), float(m)] for b, m in zip(beta, limits, strict=True) for e in eta
+        [float(e), float(b), _short(m), next(labels)]
+        for b, m in zip(beta, limits, strict=True)
+        for e in eta
     ]
     cells = {"x": _list(lx), "y": _list(ly), "hoverinfo": "skip", "type": "heatmap"}
     bx, by = np.log10(np.asarray(boundary[1], np.float64)), beta_y(boundary[0])
@@ -290,7 +298,7 @@ def grid(
         {
             **cells,
             "name": "epochs to 1%",
-            "z": [_list(row) for row in z],
+            "z": _grid_z(z, "f8"),
             "colorscale": SCALE,
             "zmin": float(ticks[0]),
             "zmax": float(ticks[-1]),
@@ -305,7 +313,7 @@ def grid(
         {
             **cells,
             "name": "diverged",
-            "z": [[1 if d else None for d in row] for row in diverged],
+            "z": _grid_z(np.where(diverged, 1.0, np.nan)),
             "colorscale": [[0, DIVERGED_CELL], [1, DIVERGED_CELL]],
             "showscale": False,
         },
@@ -313,15 +321,11 @@ def grid(
             "type": "scatter",
             "name": "runs",
             "mode": "markers",
-            "x": _list(gx),
-            "y": _list(gy),
+            "x": typed(gx.ravel(), "f4"),
+            "y": typed(gy.ravel(), "f4"),
             "customdata": custom,
-            "text": [
-                _cell_text(e, d, iterations)
-                for e, d in zip(epochs.ravel(), diverged.ravel(), strict=True)
-            ],
-            "hovertemplate": "η %{customdata[0]:.3g}, β %{customdata[1]:.3g}<br>%{text}"
-            "<extra></extra>",
+            "hovertemplate": "η %{customdata[0]:.3g}, β %{customdata[1]:.3g}<br>"
+            "%{customdata[3]}<extra></extra>",
             "marker": {"size": 9, "symbol": "square", "color": "rgba(0,0,0,0)"},
             "selected": {"marker": {"opacity": 1}},
             "unselected": {"marker": {"opacity": 1}},
@@ -384,8 +388,18 @@ def _cell_text(epochs: float, diverged: bool, iterations: int) -> str:
     if diverged:
         return "diverged"
     if math.isfinite(epochs):
-        return f"within 1% at epoch {epochs:,.0f}"
-    return f"not within 1% in {iterations:,} epochs"
+        return f"1% at epoch {epochs:,.0f}"
+    return "not within 1%"
+
+
+def _short(v: float) -> float:
+    """v to 7 significant digits (shorter in JSON)."""
+    return float(f"{v:.7g}")
+
+
+def _grid_z(z: np.ndarray, dtype: str = "f4") -> dict:
+    """A heatmap's z (rows × columns) as a typed 2-D array: NaN leaves a cell empty."""
+    return {**typed(z, dtype), "shape": f"{z.shape[0]},{z.shape[1]}"}
 
 
 def _power(decade: float) -> str:

@@ -308,6 +308,7 @@ async def session_task(base_url: str, args, tally: Tally, index: int, deadline: 
     """One tab for the whole test: connect, load the page, then move the slider."""
     rng = random.Random(args.seed * 100_003 + index)
     session = Session(base_url)
+    session.query_string = args.query  # the link the tab opened (a browser sends it so)
     think = args.think if args.mode == "class" else 0.0
     try:
         await asyncio.sleep(rng.uniform(0, think or args.ramp))
@@ -415,6 +416,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--jitter", type=float, default=0.5, help="class: ± fraction of --think")
     p.add_argument("--ramp", type=float, default=1.0, help="fast: seconds to spread connects")
     p.add_argument("--widget", default="noise", help="user key of the slider to move")
+    p.add_argument("--query", default="", help="the link's query, e.g. lesson=explore")
     p.add_argument("--seed", type=int, default=0, help="seeds the values and pauses")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     return p

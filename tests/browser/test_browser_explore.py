@@ -93,7 +93,7 @@ def test_a_click_on_the_sweep_makes_that_step_the_run_and_plays_it(page, url):
     at = point(
         page, "curve", "loss", lambda cs: min(range(len(cs)), key=lambda i: abs(cs[i][0] - 3e-4))
     )
-    eta, _, limit = at["custom"]
+    eta, _, limit = at["custom"][:3]
     assert at["count"] == 200 and eta < limit
     step = readable(eta, limit)
     run = click_and_follow(page, "curve", at, {"step_size": f"{step:g}", "lesson": "explore"})
@@ -119,7 +119,7 @@ def test_a_click_on_a_cell_of_the_map_sets_the_step_and_the_momentum(page, url):
         return min(row, key=lambda i: abs(cs[i][0] - 8e-4))
 
     at = point(page, "map", "runs", cell)
-    eta, beta, limit = at["custom"]
+    eta, beta, limit = at["custom"][:3]
     assert beta == 0.95 and eta < limit
     step = readable(eta, limit)
     click_and_follow(page, "map", at, {"step_size": f"{step:g}", "momentum": "0.95"})

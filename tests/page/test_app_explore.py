@@ -10,6 +10,7 @@ same settings, the Hessian's eigenvalues from NumPy, and the naive per-epoch loo
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import time
@@ -64,6 +65,14 @@ def shape(spec: dict, name: str) -> dict:
 def values(values: list) -> np.ndarray:
     """A trace's numbers, gaps (None) as NaN."""
     return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+
+
+def grid_values(z) -> np.ndarray:
+    """A heatmap's z: a typed 2-D array ({dtype, bdata, shape}) or nested lists (None: NaN)."""
+    if isinstance(z, dict):
+        flat = np.frombuffer(base64.b64decode(z["bdata"]), "<" + z["dtype"]).astype(np.float64)
+        return flat.reshape([int(n) for n in z["shape"].split(",")])
+    return values(np.ravel(z).tolist())
 
 
 def hessian_eigenvalues(x, standardize: bool = False) -> np.ndarray:
@@ -236,9 +245,9 @@ def test_the_map_is_lrcore_sweep_over_beta_with_the_boundary_and_the_best_point(
         BLOG.x, BLOG.y, step_sizes=eta, momenta=beta, iterations=20_000, optimizer="momentum"
     )
     good = np.isfinite(sweep.epochs) & ~sweep.diverged
-    z = values(np.ravel(trace(spec, "epochs to 1%")["z"]).tolist()).reshape(sweep.epochs.shape)
+    z = grid_values(trace(spec, "epochs to 1%")["z"]).reshape(sweep.epochs.shape)
     np.testing.assert_allclose(z, np.where(good, np.log10(sweep.epochs), np.nan), rtol=1e-12)
-    gone = values(np.ravel(trace(spec, "diverged")["z"]).tolist()).reshape(sweep.epochs.shape)
+    gone = grid_values(trace(spec, "diverged")["z"]).reshape(sweep.epochs.shape)
     assert ((gone == 1) == sweep.diverged).all()
     # the boundary: the largest stable η for each β, 2(1+β)/λmax
     lam_max = hessian_eigenvalues(BLOG.x)[1]
