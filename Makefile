@@ -45,8 +45,9 @@ chromium:
 	  SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
 
-# Debian's nginx, for the scale-out test (deploy/serve_class.sh runs it unprivileged).
+# Debian's nginx and its brotli module, for the class server's tests (deploy/serve_class.sh runs
+# it unprivileged).
 nginx:
-	@test -x /usr/sbin/nginx || { \
+	@test -x /usr/sbin/nginx -a -f /usr/lib/nginx/modules/ngx_http_brotli_filter_module.so || { \
 	  SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nginx; }
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nginx libnginx-mod-http-brotli-filter; }

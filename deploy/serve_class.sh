@@ -12,6 +12,9 @@
 # others. To reach it from other machines, put it behind the school's reverse proxy or see
 # deploy/SCALING.md. Everything runs as ordinary processes with files in one temporary
 # directory; Ctrl-C (or TERM) stops them all and removes it.
+# nginx compresses what the page loads (brotli when Debian's libnginx-mod-http-brotli-filter is
+# installed, else gzip; LR_BROTLI=0 turns brotli off) and caches the compressed assets; the
+# workers compress the websocket's messages (permessage-deflate; LR_WS_COMPRESSION=false: not).
 # Overrides: LR_APP (the page, default app.py), LR_PYTHON (default .venv/bin/python), NGINX.
 set -euo pipefail
 
@@ -21,6 +24,7 @@ PY=${LR_PYTHON:-$ROOT/.venv/bin/python}
 NGINX=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
 BASE=${LR_WORKER_BASE:-8650}
 MAX_WORKERS=40
+BROTLI_MODULE=/usr/lib/nginx/modules/ngx_http_brotli_filter_module.so
 N=${1:-}
 PORT=${2:-8690}
 
@@ -104,6 +108,11 @@ quoted() {  # the arguments as one shell-quoted command line, % doubled for supe
 
 write_nginx_conf() {
   local servers="" routes="" groups="" i j port other backup
+  local modules="# brotli: not loaded (no $BROTLI_MODULE, or LR_BROTLI=0)" br="# (no brotli) "
+  if [[ ${LR_BROTLI:-1} != 0 && -f $BROTLI_MODULE ]]; then
+    modules="load_module $BROTLI_MODULE;"
+    br=""
+  fi
   for ((i = 0; i < N; i++)); do
     port=$((BASE + i))
     servers+="        server 127.0.0.1:$port max_fails=1 fail_timeout=2s;"$'\n'
@@ -116,10 +125,20 @@ write_nginx_conf() {
     done
     groups+="        keepalive 8;"$'\n'"    }"$'\n'
   done
+  # Streamlit's chunk for st.plotly_chart (its name carries a hash: ask the installed Streamlit).
+  local plotly preload="# (no preload: Streamlit's PlotlyChart chunk not found)"
+  plotly=$("$PY" -c 'import pathlib, streamlit
+found = sorted(pathlib.Path(streamlit.__file__).parent.glob("static/static/js/PlotlyChart.*.js"))
+print(found[0].name if len(found) == 1 else "")')
+  if [[ $plotly =~ ^[A-Za-z0-9._-]+$ ]]; then
+    preload="sub_filter '</head>' '<link rel=\"modulepreload\" crossorigin"
+    preload+=" href=\"./static/js/$plotly\"></head>';"
+  fi
   mkdir -p "$TMP/nginx"
   fill "$ROOT/deploy/nginx.conf.template" "$TMP/nginx/nginx.conf" "TMP=$TMP/nginx" \
     "PORT=$PORT" "SERVERS=${servers%$'\n'}" "ROUTES=${routes%$'\n'}" \
-    "WORKER_UPSTREAMS=${groups%$'\n'}"
+    "WORKER_UPSTREAMS=${groups%$'\n'}" "LOAD_MODULES=$modules" "BR=$br" \
+    "PRELOAD=$preload"
 }
 
 NGINX_CMD=()
@@ -142,7 +161,8 @@ write_supervisord_conf() {
   local worker
   worker=$(quoted "$PY" -m streamlit run "$APP" --server.headless true \
     --server.address 127.0.0.1 --browser.gatherUsageStats false \
-    --server.fileWatcherType none --runner.postScriptGC false)
+    --server.fileWatcherType none --runner.postScriptGC false \
+    --server.enableWebsocketCompression "${LR_WS_COMPRESSION:-true}")
   fill "$ROOT/deploy/supervisord.conf.template" "$TMP/supervisord.conf" "TMP=${TMP//%/%%}" \
     "ROOT=${ROOT//%/%%}" "N=$N" "BASE=$BASE" "WORKER=$worker" \
     "NGINX=$(quoted "${NGINX_CMD[@]}" -g "daemon off;")"
