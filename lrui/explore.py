@@ -21,12 +21,13 @@ import streamlit as st
 import lrcore
 from lrcore.explain import Rates
 from lrcore.optim import LINEAR  # the optimizers lrcore.sweep works out exactly
-from lrcore.settings import FIELDS, WORK_BUDGET, Settings, work_seconds
+from lrcore.settings import WORK_BUDGET, Settings, work_seconds
 
 from . import explore_figures as xf
 from . import sources
 from .explain.limit import LIMIT_RULE, step_stops, why
 from .figures import Prebuilt
+from .sidebar import bounds
 from .text import digest, fmt
 
 KEY = "explore"  # the expander (also the lesson's name)
@@ -99,12 +100,6 @@ def _runs(settings: Settings) -> tuple:
         settings.batch_size if sgd else None,
         settings.seed if sgd else 0,
     )
-
-
-def step_bounds() -> tuple[float, float]:
-    """The step sizes a setting may hold, read from the settings table at run time."""
-    meta = FIELDS["step_size"].metadata
-    return float(meta["lo"]), float(meta["hi"])
 
 
 def slider_range(limit: float) -> tuple[float, float]:
@@ -362,8 +357,8 @@ def use(eta: float | None, beta: float | None = None, limit: float | None = None
     (xf.readable), β to the slider's 0.001, both within their sliders' bounds."""
     if eta is None or not (math.isfinite(eta) and eta > 0):
         return
-    lo, hi = step_bounds()
+    lo, hi = bounds("step_size")
     st.session_state["step_size"] = min(max(xf.readable(eta, limit), lo), hi)
     if beta is not None and math.isfinite(beta):
-        meta = FIELDS["momentum"].metadata
-        st.session_state["momentum"] = min(max(round(beta, 3), meta["lo"]), meta["hi"])
+        lo, hi = bounds("momentum")
+        st.session_state["momentum"] = min(max(round(beta, 3), lo), hi)
