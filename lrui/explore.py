@@ -21,7 +21,7 @@ import streamlit as st
 import lrcore
 from lrcore.explain import Rates
 from lrcore.optim import LINEAR  # the optimizers lrcore.sweep works out exactly
-from lrcore.settings import WORK_BUDGET, Settings, work_seconds
+from lrcore.settings import DEFAULTS, WORK_BUDGET, Settings, work_seconds
 
 from . import explore_figures as xf
 from . import sources
@@ -69,36 +69,51 @@ def explore_ui(settings: Settings, data: lrcore.Dataset, source: sources.RunData
 
 
 def section_ui(settings: Settings, data: lrcore.Dataset, data_key: str) -> None:
-    """The open section: the curve over the step size, and the map for momentum and nesterov."""
-    r = why(settings, data)  # λmax, λmin and the optimizer's limit (gd's for adam and sgd)
-    plan = curve_plan(settings, len(data), r.limit, slider_range(r.limit))
+    """The open section: the curve over the step size, and the map for momentum and nesterov.
+    Both are built once for every step size (and β) and cached; each rerun only marks the run
+    on screen on them."""
+    swept = sweep_settings(settings)
+    if settings.optimizer in LINEAR:
+        curve = curve_figure(digest(data_key, swept), _settings=swept, _data=data)
+    else:
+        with st.spinner(f"Simulating runs of {settings.optimizer}…"):
+            curve = curve_figure(digest(data_key, swept), _settings=swept, _data=data)
     st.caption(
         f"Each point is a whole run of {settings.optimizer} on the data on screen, from the same "
-        f"start, for {plan.iterations:,} epochs. **Click a point** to make it the run on screen."
+        f"start, for {curve.plan.iterations:,} epochs. **Click a point** to make it the run on "
+        f"screen."
     )
-    if plan.simulated:
-        with st.spinner(f"Simulating {len(plan.step_sizes)} runs of {settings.optimizer}…"):
-            row = curve_sweep(data_key, plan, *_runs(settings), _data=data)
-    else:
-        row = curve_sweep(data_key, plan, *_runs(settings), _data=data)
-    curve_ui(settings, plan, row, r)
+    key = "explore_curve_" + digest(settings.step_size, settings.momentum)  # fresh per run
+    chart(xf.with_current(curve.spec, settings.step_size), key)
+    st.caption(curve.sentence)
+    if curve.plan.note:
+        st.caption(curve.plan.note)
+    st.button(
+        "Use the fastest step",
+        key="explore_fastest",
+        on_click=use,
+        args=(curve.best, None, curve.limit),
+        disabled=curve.best is None,
+        help="Make the step with the fewest epochs to 1% the run on screen",
+    )
     if settings.optimizer in ("momentum", "nesterov"):
         grid_ui(settings, data, data_key)
 
 
-def _runs(settings: Settings) -> tuple:
-    """What a sweep depends on besides the data and step sizes (unused settings normalised,
-    so that one cache entry serves them all)."""
+def sweep_settings(settings: Settings) -> Settings:
+    """The settings a sweep reads (the step size is what it sweeps), every other one at its
+    default: one cached curve serves every step size."""
     moving = settings.optimizer in ("momentum", "nesterov")
     sgd = settings.optimizer == "sgd"
-    return (
-        settings.optimizer,
-        settings.momentum if moving else None,
-        settings.w0,
-        settings.b0,
-        settings.standardize,
-        settings.batch_size if sgd else None,
-        settings.seed if sgd else 0,
+    return DEFAULTS.replace(
+        optimizer=settings.optimizer,
+        momentum=settings.momentum if moving else DEFAULTS.momentum,
+        iterations=settings.iterations,
+        w0=settings.w0,
+        b0=settings.b0,
+        standardize=settings.standardize,
+        batch_size=settings.batch_size if sgd else DEFAULTS.batch_size,
+        seed=settings.seed if sgd else DEFAULTS.seed,
     )
 
 
@@ -133,51 +148,50 @@ def curve_plan(settings: Settings, n: int, limit: float, span: tuple[float, floa
 
 
 def _geom(a: float, b: float, count: int) -> tuple[float, ...]:
-    return tuple(float(v) for v in np.geomspace(a, b, count))
+    """count step sizes from a to b, evenly spaced on a log axis, to 7 significant digits: the
+    charts carry each one, and a shorter number is a smaller chart to send at every rerun."""
+    return tuple(float(f"{v:.7g}") for v in np.geomspace(a, b, count))
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def curve_sweep(
-    data_key: str,
-    plan: Plan,
-    optimizer: str,
-    momentum: float | None,
-    w0: float,
-    b0: float,
-    standardize: bool,
-    batch_size: int | None,
-    seed: int,
-    *,
-    _data: lrcore.Dataset,
-) -> lrcore.Sweep:
-    """lrcore.sweep over the plan's step sizes at one momentum (data_key names `_data`)."""
-    return lrcore.sweep(
-        _data.x,
-        _data.y,
+class Curve(NamedTuple):
+    """The curve of one sweep, built once: its figure without the run on screen, its plan,
+    its fastest step (None if no run got within 1%), the limit a click rounds against (None
+    without a sharp one) and the sentence under it."""
+
+    spec: dict  # shared by every session (st.cache_resource): read, never changed
+    plan: Plan
+    best: float | None
+    limit: float | None
+    sentence: str
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def curve_figure(key: str, *, _settings: Settings, _data: lrcore.Dataset) -> Curve:
+    """lrcore.sweep over the curve's step sizes and its figure. `key` names the data and
+    `_settings` (sweep_settings: nothing else is read)."""
+    settings, data = _settings, _data
+    r = why(settings, data)  # λmax, λmin and the optimizer's limit (gd's for adam and sgd)
+    plan = curve_plan(settings, len(data), r.limit, slider_range(r.limit))
+    moving, sharp = settings.optimizer in ("momentum", "nesterov"), settings.optimizer in LINEAR
+    row = lrcore.sweep(
+        data.x,
+        data.y,
         step_sizes=plan.step_sizes,
         iterations=plan.iterations,
-        optimizer=optimizer,
-        momenta=None if momentum is None else [momentum],
-        w0=w0,
-        b0=b0,
-        standardize=standardize,
-        batch_size=batch_size,
-        seed=seed,
+        optimizer=settings.optimizer,
+        momenta=[settings.momentum] if moving else None,
+        w0=settings.w0,
+        b0=settings.b0,
+        standardize=settings.standardize,
+        batch_size=settings.batch_size,
+        seed=settings.seed,
     )
-
-
-def curve_ui(settings: Settings, plan: Plan, row: lrcore.Sweep, r: Rates) -> None:
-    """The curve, the sentence under it and the button that picks its fastest step. `r`: what
-    the Hessian says (its eigenvalues, the optimizer's limit)."""
-    opt, limit, fastest = settings.optimizer, r.limit, 2 / (r.lam_max + r.lam_min)
-    sharp = opt in LINEAR
-    moving = opt in ("momentum", "nesterov")
+    fastest = 2 / (r.lam_max + r.lam_min)
     marks = xf.Marks(
-        limit=limit,
+        limit=r.limit,
         fastest=fastest if sharp else None,
-        current=settings.step_size,
         sharp=sharp,
-        limit_label=f"limit {LIMIT_RULE[opt]}" if sharp else "gd's limit",
+        limit_label=f"limit {LIMIT_RULE[settings.optimizer]}" if sharp else "gd's limit",
         fastest_label="gd's fastest" if moving else "fastest 2/(λmin+λmax)",
     )
     spec = xf.curve(
@@ -189,25 +203,14 @@ def curve_ui(settings: Settings, plan: Plan, row: lrcore.Sweep, r: Rates) -> Non
         marks=marks,
         simulated=plan.simulated,
     )
-    key = "explore_curve_" + digest(settings.step_size, settings.momentum)  # fresh per run
-    chart(spec, key)
-    if opt == "gd":
+    if settings.optimizer == "gd":
         best = fastest
     else:
         at = xf.best_point(row.epochs, row.loss)
         best = None if at is None else float(row.step_sizes[at[1]])
     reached = bool(np.isfinite(row.epochs).any())
-    st.caption(curve_sentence(settings, plan, r, best, reached))
-    if plan.note:
-        st.caption(plan.note)
-    st.button(
-        "Use the fastest step",
-        key="explore_fastest",
-        on_click=use,
-        args=(best, None, limit if sharp else None),
-        disabled=best is None,
-        help="Make the step with the fewest epochs to 1% the run on screen",
-    )
+    sentence = curve_sentence(settings, plan, r, best, reached)
+    return Curve(spec, plan, best, r.limit if sharp else None, sentence)
 
 
 def curve_sentence(settings: Settings, plan: Plan, r: Rates, best, reached: bool) -> str:
@@ -237,23 +240,79 @@ def curve_sentence(settings: Settings, plan: Plan, r: Rates, best, reached: bool
     )
 
 
+MAP_SENTENCE = (
+    "Look for the darkest cells (fewest epochs) just inside the vermillion line, the largest "
+    "stable η for each β: a larger β lets a smaller η go as fast, until the runs swing too "
+    "much to settle (faint vermillion cells diverged; empty ones never got within 1%)."
+)
+
+
+class Map(NamedTuple):
+    """The map of one sweep over η × β, built once: its figure without the run on screen, the
+    number of runs, its best (η, β) (None if no run got within 1%) and that row's limit."""
+
+    spec: dict  # shared by every session (st.cache_resource): read, never changed
+    runs: int
+    best: tuple[float, float] | None
+    best_limit: float | None
+
+
 def grid_ui(settings: Settings, data: lrcore.Dataset, data_key: str) -> None:
     """The map over step size × β for momentum and nesterov, and its best-point button."""
-    sweep, limits, boundary = grid_sweep(
-        data_key,
-        settings.optimizer,
-        settings.iterations,
-        settings.w0,
-        settings.b0,
-        settings.standardize,
-        _data=data,
-    )
-    at = xf.best_point(sweep.epochs, sweep.loss)
-    best = None if at is None else (float(sweep.step_sizes[at[1]]), float(sweep.momenta[at[0]]))
+    swept = sweep_settings(settings).replace(momentum=DEFAULTS.momentum)  # the map has every β
+    found = map_figure(digest(data_key, swept), _settings=swept, _data=data)
     st.markdown(
         f"**Step size × momentum β** ({settings.optimizer}, {settings.iterations:,} "
-        f"epochs: {sweep.loss.size:,} runs)"
+        f"epochs: {found.runs:,} runs)"
     )
+    spec = xf.with_point(found.spec, (settings.step_size, settings.momentum))
+    chart(spec, "explore_map_" + digest(settings.step_size, settings.momentum))
+    st.caption(MAP_SENTENCE)
+    best = found.best
+    st.button(
+        "Use the best (η, β)"
+        if best is None
+        else f"Use the best (η, β) = ({fmt(best[0], 3)}, {best[1]:g})",
+        key="explore_best",
+        on_click=use,
+        args=(*(best or (None, None)), found.best_limit),
+        disabled=best is None,
+        help="Make the cell with the fewest epochs to 1% the run on screen",
+    )
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def map_figure(key: str, *, _settings: Settings, _data: lrcore.Dataset) -> Map:
+    """The map's sweep (GRID_STEPS step sizes × MOMENTA) and its figure, with the boundary:
+    the largest stable η at each β of BOUNDARY. `key` names the data and `_settings`
+    (sweep_settings at the default β: nothing else is read)."""
+    settings, x, y = _settings, _data.x, _data.y
+    # The limit depends on x only through its mean and variance (the Hessian): two points with
+    # the same mean and variance give lrcore's limit at each β without a pass over the data.
+    mean, spread = float(np.mean(x)), float(np.std(x))
+    pair = [mean - spread, mean + spread]
+
+    def limit(beta: float) -> float:
+        return lrcore.stable_step_size(
+            pair, [0.0, 1.0], settings.optimizer, beta, settings.standardize
+        )
+
+    boundary = (BOUNDARY, tuple(limit(b) for b in BOUNDARY))
+    lo, hi = xf.step_range(max(boundary[1]), *slider_range(boundary[1][0]))
+    sweep = lrcore.sweep(
+        x,
+        y,
+        step_sizes=_geom(lo, hi, GRID_STEPS),
+        iterations=settings.iterations,
+        optimizer=settings.optimizer,
+        momenta=MOMENTA,
+        w0=settings.w0,
+        b0=settings.b0,
+        standardize=settings.standardize,
+    )
+    limits = [limit(b) for b in MOMENTA]
+    at = xf.best_point(sweep.epochs, sweep.loss)
+    best = None if at is None else (float(sweep.step_sizes[at[1]]), float(sweep.momenta[at[0]]))
     spec = xf.grid(
         sweep.step_sizes,
         sweep.momenta,
@@ -262,65 +321,9 @@ def grid_ui(settings: Settings, data: lrcore.Dataset, data_key: str) -> None:
         iterations=settings.iterations,
         boundary=boundary,
         best=best,
-        current=(settings.step_size, settings.momentum),
         limits=limits,
     )
-    chart(spec, "explore_map_" + digest(settings.step_size, settings.momentum))
-    st.caption(
-        "Look for the darkest cells (fewest epochs) just inside the vermillion line, the "
-        "largest stable η for each β: a larger β lets a smaller η go as fast, until the runs "
-        "swing too much to settle (faint vermillion cells diverged; empty ones never got "
-        "within 1%)."
-    )
-    best_limit = None if at is None else limits[at[0]]
-    st.button(
-        "Use the best (η, β)"
-        if best is None
-        else f"Use the best (η, β) = ({fmt(best[0], 3)}, {best[1]:g})",
-        key="explore_best",
-        on_click=use,
-        args=(*(best or (None, None)), best_limit),
-        disabled=best is None,
-        help="Make the cell with the fewest epochs to 1% the run on screen",
-    )
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def grid_sweep(
-    data_key: str,
-    optimizer: str,
-    iterations: int,
-    w0: float,
-    b0: float,
-    standardize: bool,
-    *,
-    _data: lrcore.Dataset,
-) -> tuple[lrcore.Sweep, list[float], tuple[tuple[float, ...], tuple[float, ...]]]:
-    """The map's sweep (GRID_STEPS step sizes × MOMENTA), the largest stable η of each row, and
-    the boundary: (β, largest stable η) for each β of BOUNDARY."""
-    x, y = _data.x, _data.y
-    # The limit depends on x only through its mean and variance (the Hessian): two points with
-    # the same mean and variance give lrcore's limit at each β without a pass over the data.
-    mean, spread = float(np.mean(x)), float(np.std(x))
-    pair = [mean - spread, mean + spread]
-
-    def limit(beta: float) -> float:
-        return lrcore.stable_step_size(pair, [0.0, 1.0], optimizer, beta, standardize)
-
-    boundary = (BOUNDARY, tuple(limit(b) for b in BOUNDARY))
-    lo, hi = xf.step_range(max(boundary[1]), *slider_range(boundary[1][0]))
-    sweep = lrcore.sweep(
-        x,
-        y,
-        step_sizes=_geom(lo, hi, GRID_STEPS),
-        iterations=iterations,
-        optimizer=optimizer,
-        momenta=MOMENTA,
-        w0=w0,
-        b0=b0,
-        standardize=standardize,
-    )
-    return sweep, [limit(b) for b in MOMENTA], boundary
+    return Map(spec, sweep.loss.size, best, None if at is None else limits[at[0]])
 
 
 # --- a click or a button makes a point the run on screen --------------------------------------

@@ -32,7 +32,6 @@ class Marks(NamedTuple):
 
     limit: float  # the largest stable step: beyond it the runs diverge (shaded, if sharp)
     fastest: float | None  # gd's fastest step 2/(λmin + λmax)
-    current: float  # the run on screen
     sharp: bool = True  # the limit is the optimizer's own (gd, momentum, nesterov): shade past it
     limit_label: str = "limit"  # what the limit line says
     fastest_label: str = "fastest"
@@ -82,13 +81,13 @@ def curve(
 ) -> dict:
     """Two stacked plots over the step size: the loss after `iterations` epochs (diverged runs
     as crosses along the top) and the epochs to get within 1% of the optimum (runs that never
-    did are left out), with the limit, the fastest step and the current step as vertical lines
-    and the diverging region shaded. Each point's customdata: [η, None, limit] (no β: a click
-    keeps the momentum)."""
+    did are left out), with the limit and the fastest step as vertical lines (the current
+    step: with_current) and the diverging region shaded. Each point's customdata: [η, None,
+    limit] (no β: a click keeps the momentum)."""
     eta = np.asarray(step_sizes, dtype=np.float64)
     loss, epochs = np.asarray(loss, dtype=np.float64), np.asarray(epochs, dtype=np.float64)
     diverged = np.asarray(diverged, dtype=bool)
-    custom = [[float(e), None, marks.limit] for e in eta]
+    custom = np.column_stack([eta, np.full(len(eta), np.nan), np.full(len(eta), marks.limit)])
     kept = ~diverged & np.isfinite(loss) & (loss > 0)
     top = float(loss[kept].max()) if kept.any() else 1.0
     point = {"size": 5}
@@ -109,7 +108,7 @@ def curve(
             [top] * int(diverged.sum()),
             "diverged",
             "y",
-            [c for c, d in zip(custom, diverged, strict=True) if d],
+            custom[diverged],
             "η %{x:.3g}<br>diverged<extra></extra>",
             mode="markers",
             marker={
@@ -164,8 +163,7 @@ def curve(
 def _marks(marks: Marks, x_range: list[float]) -> tuple[list[dict], list[dict]]:
     """Vertical lines through both plots (and the diverging region past a sharp limit, shaded)
     as shapes, and their labels as annotations: the limit's above the plots, the fastest
-    step's in the gap between them, this run's at the bottom, each on the side of its line
-    with more room (the limit and the fastest step may be a hair apart)."""
+    step's in the gap between them (the current step's goes at the bottom: with_current)."""
     right = 10 ** x_range[1]
     shapes, notes = [], []
     if marks.sharp and marks.limit < right:
@@ -209,42 +207,60 @@ def _marks(marks: Marks, x_range: list[float]) -> tuple[list[dict], list[dict]]:
             "dash",
             0.47,
         ),
-        ("current", marks.current, f"this run {marks.current:g}", PATH, "solid", 0.0),
     ]
     for name, x, text, colour, dash, y in lines:
-        if x is None:
-            continue
-        line = {"color": colour, "dash": dash, "width": 2}
-        shapes.append(
-            {
-                "type": "line",
-                "name": name,
-                "xref": "x",
-                "yref": "paper",
-                "x0": x,
-                "x1": x,
-                "y0": 0,
-                "y1": 1,
-                "line": line,
-            }
-        )
-        where = (math.log10(x) - x_range[0]) / (x_range[1] - x_range[0])
-        notes.append(
-            {
-                "name": name,
-                "text": text,
-                "x": math.log10(x),
-                "xref": "x",
-                "y": y,
-                "yref": "paper",
-                "yanchor": "bottom",
-                "showarrow": False,
-                "xanchor": "right" if where > 0.5 else "left",
-                "xshift": -4 if where > 0.5 else 4,
-                "font": {"color": colour, "size": 11},
-            }
-        )
+        if x is not None:
+            shape, note = _line(name, x, text, colour, dash, y, x_range)
+            shapes.append(shape)
+            notes.append(note)
     return shapes, notes
+
+
+def _line(name, x, text, colour, dash, y, x_range) -> tuple[dict, dict]:
+    """A vertical line at step size x through both plots, and its label at height y (paper),
+    on the side of the line with more room (the limit and the fastest step may be a hair
+    apart)."""
+    shape = {
+        "type": "line",
+        "name": name,
+        "xref": "x",
+        "yref": "paper",
+        "x0": x,
+        "x1": x,
+        "y0": 0,
+        "y1": 1,
+        "line": {"color": colour, "dash": dash, "width": 2},
+    }
+    where = (math.log10(x) - x_range[0]) / (x_range[1] - x_range[0])
+    note = {
+        "name": name,
+        "text": text,
+        "x": math.log10(x),
+        "xref": "x",
+        "y": y,
+        "yref": "paper",
+        "yanchor": "bottom",
+        "showarrow": False,
+        "xanchor": "right" if where > 0.5 else "left",
+        "xshift": -4 if where > 0.5 else 4,
+        "font": {"color": colour, "size": 11},
+    }
+    return shape, note
+
+
+def with_current(spec: dict, eta: float) -> dict:
+    """The curve `spec` with the run on screen (step size eta) marked: a new figure dict that
+    shares spec's traces, so a spec built once (and cached) serves every step size."""
+    layout = spec["layout"]
+    shape, note = _line(
+        "current", eta, f"this run {eta:g}", PATH, "solid", 0.0, layout["xaxis"]["range"]
+    )
+    layout = {
+        **layout,
+        "shapes": [*layout["shapes"], shape],
+        "annotations": [*layout["annotations"], note],
+    }
+    return {"data": spec["data"], "layout": layout}
 
 
 def beta_y(beta) -> np.ndarray:
@@ -265,15 +281,14 @@ def grid(
     iterations: int,
     boundary: tuple[Sequence[float], Sequence[float]],
     best: tuple[float, float] | None,
-    current: tuple[float, float],
     limits: Sequence[float],
 ) -> dict:
     """The map over step size (columns, log-spaced; x = log10 η) × momentum β (rows; y =
     beta_y(β)): each cell coloured by log10 of its epochs to 1%, diverged cells faint
     vermillion, cells that never got within 1% left empty; the stability boundary (`boundary`:
-    (betas, the largest stable η of each)), the best and the current (η, β). `limits`: the
-    largest stable η of each row, carried by its cells (customdata [η, β, limit, what the run
-    did])."""
+    (betas, the largest stable η of each)) and the best (η, β) (the current one: with_point).
+    `limits`: the largest stable η of each row, carried by its cells (customdata [η, β, limit,
+    what the run did])."""
     eta, beta = np.asarray(step_sizes, np.float64), np.asarray(momenta, np.float64)
     epochs, diverged = np.asarray(epochs, np.float64), np.asarray(diverged, bool)
     lx, ly = np.log10(eta), beta_y(beta)
@@ -282,15 +297,18 @@ def grid(
     lo_z, hi_z = (np.floor(np.nanmin(z)), np.ceil(np.nanmax(z))) if good.any() else (0, 1)
     ticks = np.arange(lo_z, max(hi_z, lo_z + 1) + 1)
     gx, gy = np.meshgrid(lx, ly)
-    # Each cell's [η, β, limit (7 significant digits), what its run did]: the map is sent again
-    # at every rerun while it is open, so its size is the section's cost.
-    labels = iter(
-        _cell_text(e, d, iterations) for e, d in zip(epochs.ravel(), diverged.ravel(), strict=True)
+    # Each cell's [η, β, limit (7 significant digits)] and what its run did: the map is sent at
+    # every rerun while it is open, and orjson takes float arrays and lists of strings whole.
+    rows, cols = len(beta), len(eta)
+    custom = np.column_stack(
+        [
+            np.tile(eta, rows),
+            np.repeat(beta, cols),
+            np.repeat([_short(m) for m in limits], cols),
+        ]
     )
-    custom = [
-        [float(e), float(b), _short(m), next(labels)]
-        for b, m in zip(beta, limits, strict=True)
-        for e in eta
+    labels = [
+        _cell_text(e, d, iterations) for e, d in zip(epochs.ravel(), diverged.ravel(), strict=True)
     ]
     cells = {"x": _list(lx), "y": _list(ly), "hoverinfo": "skip", "type": "heatmap"}
     bx, by = np.log10(np.asarray(boundary[1], np.float64)), beta_y(boundary[0])
@@ -324,8 +342,9 @@ def grid(
             "x": typed(gx.ravel(), "f4"),
             "y": typed(gy.ravel(), "f4"),
             "customdata": custom,
+            "text": labels,
             "hovertemplate": "η %{customdata[0]:.3g}, β %{customdata[1]:.3g}<br>"
-            "%{customdata[3]}<extra></extra>",
+            "%{text}<extra></extra>",
             "marker": {"size": 9, "symbol": "square", "color": "rgba(0,0,0,0)"},
             "selected": {"marker": {"opacity": 1}},
             "unselected": {"marker": {"opacity": 1}},
@@ -349,8 +368,6 @@ def grid(
             "line": {"width": 1, "color": "white"},
         }
         data.append(_point(best, "best (η, β)", star))
-    ring = {"symbol": "circle-open", "size": 14, "color": PATH, "line": {"width": 3}}
-    data.append(_point(current, "this run", ring))
     x_pad = 0.5 * (lx[-1] - lx[0]) / max(len(lx) - 1, 1)
     y_pad = 0.5 * (ly[-1] - ly[0]) / max(len(ly) - 1, 1)
     decades = np.arange(np.ceil(lx[0] - 1e-9), np.floor(lx[-1] + 1e-9) + 1)
@@ -382,6 +399,13 @@ def grid(
     )
     layout["margin"]["t"] = 30
     return {"data": data, "layout": layout}
+
+
+def with_point(spec: dict, at: tuple[float, float]) -> dict:
+    """The map `spec` with the run on screen, (η, β) = `at`, ringed: a new figure dict that
+    shares spec's traces and layout (built once, cached)."""
+    ring = {"symbol": "circle-open", "size": 14, "color": PATH, "line": {"width": 3}}
+    return {"data": [*spec["data"], _point(at, "this run", ring)], "layout": spec["layout"]}
 
 
 def _cell_text(epochs: float, diverged: bool, iterations: int) -> str:
@@ -440,14 +464,17 @@ def _scatter(x, y, name, yaxis, custom, hover, *, mode="lines+markers", **style)
     }
 
 
-def _or_none(values: np.ndarray, keep: np.ndarray) -> list:
-    return [float(v) if k else None for v, k in zip(values, keep, strict=True)]
+def _or_none(values: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """values where keep, NaN (a gap) elsewhere."""
+    return np.where(keep, values, np.nan)
 
 
-def _list(values) -> list:
-    """Numbers as JSON takes them: NaN and infinities (and None) as None, a gap."""
+def _list(values) -> np.ndarray:
+    """Numbers as a flat float array, NaN and infinities (and None) as NaN: JSON has them as
+    null, a gap. An array, not a list: Plotly hands a numeric array to orjson whole, where a
+    list is walked number by number."""
     flat = np.ravel(np.asarray(values, dtype=np.float64))
-    return [float(v) if math.isfinite(v) else None for v in flat]
+    return np.where(np.isfinite(flat), flat, np.nan)
 
 
 def _layout(height: int) -> dict:

@@ -45,8 +45,10 @@ def epochs(iterations: int) -> list[int]:
     )
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
-def train(settings: Settings, data_key: str, _data: lrcore.Dataset) -> list[lrcore.State]:
+# cache_resource, not cache_data: every rerun reads its run, and a tuple of immutable states
+# needs no copy (cache_data would unpickle every state of it at every rerun).
+@st.cache_resource(show_spinner=False, max_entries=256)
+def train(settings: Settings, data_key: str, _data: lrcore.Dataset) -> tuple[lrcore.State, ...]:
     """The run's states at epochs(iterations), up to the epoch where it diverged if it did.
     adam and sgd step epoch by epoch: a long run shows a progress bar. _data: the points
     fitted (data_ui.run_data), which data_key names for the cache."""
@@ -58,7 +60,7 @@ def train(settings: Settings, data_key: str, _data: lrcore.Dataset) -> list[lrco
         at=epochs(settings.iterations),
     )
     if settings.optimizer not in SLOW or settings.iterations < 2000:
-        return list(states)
+        return tuple(states)
     text = f"Training {settings.iterations:,} epochs of {settings.optimizer}…"
     bar, shown, out = st.progress(0.0, text=text), 0.0, []
     for state in states:
@@ -67,12 +69,12 @@ def train(settings: Settings, data_key: str, _data: lrcore.Dataset) -> list[lrco
             shown = state.epoch / settings.iterations
             bar.progress(shown, text=text)
     bar.empty()
-    return out
+    return tuple(out)
 
 
 @dataclasses.dataclass(frozen=True)
 class Run:
-    states: list  # every State trained (see epochs()), in order
+    states: tuple  # every State trained (see epochs()), in order
     frames: list  # States at the frame epochs: the animation
     curve: list  # States for the loss curve
     log: list  # States every iterations/10 epochs: the blog's log
@@ -88,7 +90,7 @@ class Run:
         return {state.epoch: state for state in self.states}
 
 
-def split(states: list[lrcore.State], iterations: int, run_id: str = "") -> Run:
+def split(states: tuple[lrcore.State, ...], iterations: int, run_id: str = "") -> Run:
     """The states of one run sorted into the animation, the loss curve and the log."""
 
     def pick(wanted) -> list:

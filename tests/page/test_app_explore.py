@@ -129,7 +129,7 @@ CASES = {
 def test_the_curve_is_lrcore_sweep_of_the_settings_on_screen(case):
     """Property 1: every point drawn is lrcore.sweep's run at its step size (loss, epochs to 1%,
     diverged) for the settings on screen. Property 2: the step sizes are 200, log-spaced, from
-    1000 times below the stability limit to 3 times above it."""
+    1000 times below the stability limit to 3 times above it, each to 7 significant digits."""
     params = CASES[case]
     s, _ = cfg.from_params(params)
     at = open_page(params, explore=True)
@@ -138,9 +138,11 @@ def test_the_curve_is_lrcore_sweep_of_the_settings_on_screen(case):
     eta = np.array(trace(spec, "loss")["x"])
     limit = lrcore.stable_step_size(BLOG.x, BLOG.y, s.optimizer, s.momentum, s.standardize)
     assert len(eta) == 200
-    assert eta[0] == pytest.approx(limit / 1000, rel=1e-12)
-    assert eta[-1] == pytest.approx(min(1.0, 3 * limit), rel=1e-12)
-    assert np.allclose(np.diff(np.log(eta)), math.log(eta[1] / eta[0]), rtol=1e-9)
+    assert all(e == float(f"{e:.7g}") for e in eta)
+    assert eta[0] == pytest.approx(limit / 1000, rel=5e-7)
+    assert eta[-1] == pytest.approx(min(1.0, 3 * limit), rel=5e-7)
+    ratio = (eta[-1] / eta[0]) ** (1 / 199)
+    assert np.allclose(eta[1:] / eta[:-1], ratio, rtol=1e-6)
     sweep = lrcore.sweep(
         BLOG.x,
         BLOG.y,
@@ -201,6 +203,29 @@ def test_the_limit_the_fastest_and_the_current_step_are_marked_where_they_are():
     eta = np.array(trace(spec, "loss")["x"])
     gone = np.isin(eta, trace(spec, "diverged")["x"])
     assert (gone == (eta > 2 / lam_max)).all()
+
+
+def test_each_rerun_marks_only_its_own_run_on_the_figures_built_once():
+    """The curve and the map are built once for every step size and β (st.cache_resource:
+    one figure shared by every session) and each rerun marks its own run on a copy. Were the
+    shared figure changed, the second run would show the first one's marks too."""
+    at = open_page({"optimizer": "momentum", "iterations": "5000"}, explore=True)
+    for step, beta in ((0.0003, 0.9), (0.0001, 0.5), (0.0002, 0.95)):
+        at.session_state["step_size"] = step
+        at.session_state["momentum"] = beta
+        at.run()
+        assert not at.exception
+        curve, grid = figure(at), figure(at, "map")
+        marks = [sh for sh in curve["layout"]["shapes"] if sh["name"] == "current"]
+        assert [sh["x0"] for sh in marks] == [step]
+        (ring,) = [t for t in grid["data"] if t["name"] == "this run"]
+        assert ring["x"] == [pytest.approx(math.log10(step))]
+        assert ring["y"] == [pytest.approx(-math.log10(1 - beta))]
+    # one map for every β: the same cells whatever the β on screen
+    first = trace(grid, "epochs to 1%")["z"]
+    at.session_state["momentum"] = 0.8
+    at.run()
+    assert trace(figure(at, "map"), "epochs to 1%")["z"] == first
 
 
 # --- the buttons ------------------------------------------------------------------------------
@@ -277,7 +302,7 @@ def test_the_map_is_lrcore_sweep_over_beta_with_the_boundary_and_the_best_point(
 def test_a_simulated_optimizer_keeps_within_the_work_budget_and_says_it_is_simulated():
     params = {"optimizer": "adam"}
     at = open_page(params)  # the run itself, trained and cached first
-    explore.curve_sweep.clear()
+    explore.curve_figure.clear()
     at.session_state["explore"] = True
     start = time.process_time()  # CPU seconds: the work, whatever else the machine runs
     at.run()
