@@ -95,17 +95,16 @@ def eigen(h) -> tuple[tuple[float, float], tuple[tuple[float, float], tuple[floa
     return (lam_max, lam_min), ((vx, -vy), (vy, vx))
 
 
-def stable_step_size(
-    x, y, optimizer: str = "gd", momentum: float = 0.9, standardize: bool = False
-) -> float:
+def stable_step_size(x, y, optimizer: str = "gd", momentum=0.9, standardize: bool = False):
     """The largest step size η for which full-batch training converges on this data.
 
     gd: η < 2/λmax;  momentum: η < 2(1+β)/λmax;  nesterov: η < 2(1+β)/((1+2β)·λmax),
     with λmax the largest eigenvalue of H (H = I on standardized x). adam and sgd have no such
-    sharp limit; for them the gd limit is returned as a guide."""
+    sharp limit; for them the gd limit is returned as a guide. `momentum` may be an array of
+    β (for momentum and nesterov the limits are then an array: one pass over the data)."""
     mom = moments(x, y)
     lam_max = 1.0 if standardize else eigen(mom.hessian)[0][0]
-    beta = momentum
+    beta = momentum if isinstance(momentum, (int, float)) else np.asarray(momentum, np.float64)
     factor = {"momentum": 2 * (1 + beta), "nesterov": 2 * (1 + beta) / (1 + 2 * beta)}
     return factor.get(optimizer, 2.0) / lam_max
 

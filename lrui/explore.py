@@ -287,17 +287,10 @@ def map_figure(key: str, *, _settings: Settings, _data: lrcore.Dataset) -> Map:
     the largest stable η at each β of BOUNDARY. `key` names the data and `_settings`
     (sweep_settings at the default β: nothing else is read)."""
     settings, x, y = _settings, _data.x, _data.y
-    # The limit depends on x only through its mean and variance (the Hessian): two points with
-    # the same mean and variance give lrcore's limit at each β without a pass over the data.
-    mean, spread = float(np.mean(x)), float(np.std(x))
-    pair = [mean - spread, mean + spread]
-
-    def limit(beta: float) -> float:
-        return lrcore.stable_step_size(
-            pair, [0.0, 1.0], settings.optimizer, beta, settings.standardize
-        )
-
-    boundary = (BOUNDARY, tuple(limit(b) for b in BOUNDARY))
+    limits = lrcore.stable_step_size(  # at each β of BOUNDARY, then of MOMENTA
+        x, y, settings.optimizer, np.array(BOUNDARY + MOMENTA), settings.standardize
+    ).tolist()
+    boundary, limits = (BOUNDARY, tuple(limits[: len(BOUNDARY)])), limits[len(BOUNDARY) :]
     lo, hi = xf.step_range(max(boundary[1]), *slider_range(boundary[1][0]))
     sweep = lrcore.sweep(
         x,
@@ -310,7 +303,6 @@ def map_figure(key: str, *, _settings: Settings, _data: lrcore.Dataset) -> Map:
         b0=settings.b0,
         standardize=settings.standardize,
     )
-    limits = [limit(b) for b in MOMENTA]
     at = xf.best_point(sweep.epochs, sweep.loss)
     best = None if at is None else (float(sweep.step_sizes[at[1]]), float(sweep.momenta[at[0]]))
     spec = xf.grid(

@@ -244,6 +244,17 @@ def test_training_converges_below_the_limit_and_diverges_above(optimizer, beta, 
     assert diverged and len(rows) - 1 == above[-1].epoch
 
 
+@pytest.mark.parametrize("standardize", [False, True])
+def test_stable_step_size_takes_an_array_of_momenta(standardize):
+    """An array of β gives, for each, the limit a call with that β alone gives."""
+    data = lrcore.make_data(**STABILITY_DATA["far"])
+    betas = np.array([0.0, 0.3, 0.9, 0.999])
+    for optimizer in ("gd", "momentum", "nesterov"):
+        got = lrcore.stable_step_size(data.x, data.y, optimizer, betas, standardize)
+        one = [lrcore.stable_step_size(data.x, data.y, optimizer, b, standardize) for b in betas]
+        np.testing.assert_allclose(np.broadcast_to(got, betas.shape), one, rtol=1e-15)
+
+
 def test_standardized_limit_does_not_depend_on_where_x_sits():
     near, far = lrcore.make_data(n=100), lrcore.make_data(n=100, x_min=1e5, x_max=1e5 + 100)
     for optimizer in ("gd", "momentum", "nesterov"):
