@@ -167,7 +167,12 @@ export default function ({ parentElement, data: bytes }) {
       animate(gd, [null], 0);
     } else if (!rerunning && held) {
       held = false;
-      if (play.dataset.on) start();
+      // Play on only if the rerun kept this run. A new run's player (mounted by the same rerun,
+      // often a moment after the script state changes) takes over instead: starting the old
+      // run's frames first would delay putting the new run in by a frame's redraw.
+      requestAnimationFrame(() => setTimeout(() => {
+        if (current() && !held && play.dataset.on) start();
+      }));
     }
   };
   const app = document.querySelector("[data-testid='stApp']");
