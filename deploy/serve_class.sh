@@ -15,6 +15,9 @@
 # nginx compresses what the page loads (brotli when Debian's libnginx-mod-http-brotli-filter is
 # installed, else gzip; LR_BROTLI=0 turns brotli off) and caches the compressed assets; the
 # workers compress the websocket's messages (permessage-deflate; LR_WS_COMPRESSION=false: not).
+# A closed tab's session (its uploaded file, its state) is kept LR_SESSION_TTL seconds (default
+# 30) for the tab to reconnect to, then dropped: a longer pause loses an uploaded file (the
+# settings come back from the link). See "Memory" in deploy/SCALING.md.
 # Overrides: LR_APP (the page, default app.py), LR_PYTHON (default .venv/bin/python), NGINX.
 set -euo pipefail
 
@@ -27,6 +30,7 @@ MAX_WORKERS=40
 BROTLI_MODULE=/usr/lib/nginx/modules/ngx_http_brotli_filter_module.so
 N=${1:-}
 PORT=${2:-8690}
+SESSION_TTL=${LR_SESSION_TTL:-30}
 
 die() { echo "serve_class: $*" >&2; exit 2; }
 
@@ -44,6 +48,7 @@ check_args() {
   is_int "$N" && ((N >= 1 && N <= MAX_WORKERS)) || die "N must be a whole number from 1 to $MAX_WORKERS"
   is_int "$PORT" && ((PORT >= 1024 && PORT <= 65535)) || die "PORT must be from 1024 to 65535"
   is_int "$BASE" && ((BASE >= 1024 && BASE + N - 1 <= 65535)) || die "bad LR_WORKER_BASE: $BASE"
+  is_int "$SESSION_TTL" || die "LR_SESSION_TTL must be a whole number of seconds"
   ((PORT < BASE || PORT >= BASE + N)) || die "PORT $PORT is one of the workers' ports"
   [[ -f $APP ]] || die "no page at $APP"
   APP=$(realpath "$APP")  # the workers start in the repository
@@ -162,7 +167,8 @@ write_supervisord_conf() {
   worker=$(quoted "$PY" -m streamlit run "$APP" --server.headless true \
     --server.address 127.0.0.1 --browser.gatherUsageStats false \
     --server.fileWatcherType none --runner.postScriptGC false \
-    --server.enableWebsocketCompression "${LR_WS_COMPRESSION:-true}")
+    --server.enableWebsocketCompression "${LR_WS_COMPRESSION:-true}" \
+    --server.disconnectedSessionTTL "$SESSION_TTL")
   fill "$ROOT/deploy/supervisord.conf.template" "$TMP/supervisord.conf" "TMP=${TMP//%/%%}" \
     "ROOT=${ROOT//%/%%}" "N=$N" "BASE=$BASE" "WORKER=$worker" \
     "NGINX=$(quoted "${NGINX_CMD[@]}" -g "daemon off;")"

@@ -9,6 +9,8 @@ never replaces it) and messages for the next run.
 
 from __future__ import annotations
 
+import gc
+import threading
 from typing import NamedTuple
 
 import numpy as np
@@ -195,7 +197,9 @@ def run_data(settings: Settings) -> RunData:
 def prepare(url_loaded: bool) -> None:
     """Before the run reads the settings: keep the values of hidden data controls, make
     `points` follow the dataset, and bring left-out points back when the data changes.
-    url_loaded: the settings were just loaded from the URL (a link opened or edited)."""
+    url_loaded: the settings were just loaded from the URL (a link opened or edited).
+    (It also has the session's memory given back once the tab has closed: watch_session_end.)"""
+    watch_session_end()
     state = st.session_state
     for name in CONTROLS:  # a widget not drawn in a run loses its value otherwise
         state[name] = state[name]
@@ -233,6 +237,32 @@ def say(place: str, kind: str, text: str) -> None:
 def messages_ui(place: str) -> None:
     for kind, text in st.session_state.get(MESSAGES, {}).pop(place, []):
         getattr(st, kind)(text)
+
+
+# --- memory: what a closed tab held goes back --------------------------------------------------
+# Streamlit keeps a closed tab's session (its st.session_state: an uploaded file's bytes, the
+# uploader's copy, the points) for server.disconnectedSessionTTL, in case the tab reconnects, and
+# drops the expired ones when a later tab disconnects. A dropped session's state sits in
+# reference cycles (Streamlit's own), so only a full garbage collection frees it, and the workers
+# no longer run one after every rerun (runner.postScriptGC false: deploy/SCALING.md). Hence one
+# full collection shortly after a tab disconnects, once Streamlit has dropped what expired.
+COLLECT_AFTER = 1.0  # seconds after a disconnect: Streamlit drops expired sessions right after it
+_collection: list[threading.Timer] = []  # the collection due, if any: one for a burst of closes
+
+
+@st.cache_resource(scope="session", on_release=lambda _: collect_soon(), show_spinner=False)
+def watch_session_end() -> bool:
+    """Nothing to cache: Streamlit releases a session's resources when its tab disconnects."""
+    return True
+
+
+def collect_soon() -> None:
+    if _collection and _collection[0].is_alive():
+        return
+    timer = threading.Timer(COLLECT_AFTER, gc.collect)
+    timer.daemon = True
+    _collection[:] = [timer]
+    timer.start()
 
 
 # --- the sidebar: which data ------------------------------------------------------------------
