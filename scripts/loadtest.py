@@ -23,11 +23,13 @@ import asyncio
 import http.cookiejar
 import json
 import math
+import os
 import random
 import sys
 import time
 import urllib.request
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import websockets
@@ -356,8 +358,15 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (rank - lo)
 
 
-def summary(tally: Tally) -> dict:
-    """The numbers the table prints, as a dict (ms, runs per second)."""
+def cpu_seconds(pid: int) -> float:
+    """A process's CPU time so far (user + system, /proc/PID/stat), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def summary(tally: Tally, cpu: float | None = None) -> dict:
+    """The numbers the table prints, as a dict (ms, runs per second); `cpu`: the server's CPU
+    seconds over the test (--pid), spread over every run (first runs included)."""
     seconds = tally.ended - tally.started
     span = max(tally.window[1] - tally.window[0], 1e-9)
     rows = {}
@@ -368,9 +377,11 @@ def summary(tally: Tally) -> dict:
             "p95_ms": 1000 * percentile(times, 95),
             "max_ms": 1000 * max(times, default=float("nan")),
         }
+    runs = len(tally.first) + len(tally.reruns)
     return {
         "rows": rows,
         "seconds": seconds,
+        "cpu_ms_per_run": 1000 * cpu / runs if cpu is not None and runs else None,
         "reruns_per_s": len(tally.reruns) / span if tally.reruns else 0.0,
         "errors": sum(tally.errors.values()),
         "error_kinds": tally.errors,
@@ -389,6 +400,8 @@ def table(result: dict) -> str:
         f"reruns/s {result['reruns_per_s']:.1f} (first rerun sent to last finished); "
         f"test {result['seconds']:.1f} s; errors {result['errors']}"
     )
+    if result["cpu_ms_per_run"] is not None:
+        lines.append(f"server CPU {result['cpu_ms_per_run']:.1f} ms per run")
     lines += [f"  {count} x {what}" for what, count in result["error_kinds"].items()]
     return "\n".join(lines)
 
@@ -419,6 +432,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--query", default="", help="the link's query, e.g. lesson=explore")
     p.add_argument("--seed", type=int, default=0, help="seeds the values and pauses")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument(
+        "--pid",
+        type=int,
+        help="the server's process id: print its CPU time per run, steadier than reruns/s on "
+        "a shared machine (a process is held to about one core by Python's lock)",
+    )
     return p
 
 
@@ -432,7 +451,9 @@ def main(argv=None) -> int:
     if not 0 <= args.jitter < 1 or args.think < 0:
         print("loadtest: --jitter must be in [0, 1) and --think >= 0", file=sys.stderr)
         return 2
-    result = summary(asyncio.run(load(args)))
+    before = cpu_seconds(args.pid) if args.pid else None
+    tally = asyncio.run(load(args))
+    result = summary(tally, None if before is None else cpu_seconds(args.pid) - before)
     print(json.dumps(result, indent=1) if args.json else table(result))
     return 1 if result["errors"] else 0
 

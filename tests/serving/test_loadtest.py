@@ -80,6 +80,17 @@ def test_percentiles_match_numpy():
     assert np.isnan(loadtest.percentile([], 50))
 
 
+def test_cpu_seconds_read_from_proc_follow_the_process_clock():
+    """--pid's reading of /proc/PID/stat against Python's own clock of this process, around
+    0.2 s of work (the kernel counts in ticks, 10 ms here)."""
+    tick = 1 / os.sysconf("SC_CLK_TCK")
+    before, clock = loadtest.cpu_seconds(os.getpid()), time.process_time()
+    while time.process_time() - clock < 0.2:
+        pass
+    spent = loadtest.cpu_seconds(os.getpid()) - before
+    assert abs(spent - (time.process_time() - clock)) <= 3 * tick
+
+
 def test_slider_values_are_its_stops_other_than_the_default():
     proto = Slider(id="$$ID-abc-noise", min=0, max=10, step=2, default=[4])
     values = loadtest.values_of(proto, random.Random(0), 9)
