@@ -297,26 +297,35 @@ def grid(
     lo_z, hi_z = (np.floor(np.nanmin(z)), np.ceil(np.nanmax(z))) if good.any() else (0, 1)
     ticks = np.arange(lo_z, max(hi_z, lo_z + 1) + 1)
     gx, gy = np.meshgrid(lx, ly)
-    # Each cell's [η, β, limit (7 significant digits)] and what its run did: the map is sent at
-    # every rerun while it is open, and orjson takes float arrays and lists of strings whole.
+    # Each cell's [η, β, limit (7 significant digits), epochs to 1%], as float arrays (orjson
+    # writes them whole), and what its run did in its trace's hover text, not per cell: the
+    # map is sent at every rerun while it is open, so its size is the section's cost.
     rows, cols = len(beta), len(eta)
     custom = np.column_stack(
         [
             np.tile(eta, rows),
             np.repeat(beta, cols),
             np.repeat([_short(m) for m in limits], cols),
+            np.where(good, epochs, np.nan).ravel(),
         ]
     )
-    labels = [
-        _cell_text(e, d, iterations) for e, d in zip(epochs.ravel(), diverged.ravel(), strict=True)
-    ]
+    outcome = {
+        "runs": good.ravel(),
+        "runs that diverged": diverged.ravel(),
+        "runs not within 1%": ~(good | diverged).ravel(),
+    }
+    said = {
+        "runs": "1% at epoch %{customdata[3]:,}",
+        "runs that diverged": "diverged",
+        "runs not within 1%": f"not within 1% in {iterations:,} epochs",
+    }
     cells = {"x": _list(lx), "y": _list(ly), "hoverinfo": "skip", "type": "heatmap"}
     bx, by = np.log10(np.asarray(boundary[1], np.float64)), beta_y(boundary[0])
     data = [
         {
             **cells,
             "name": "epochs to 1%",
-            "z": _grid_z(z, "f8"),
+            "z": _grid_z(z, "f4"),  # a colour: 7 digits are plenty
             "colorscale": SCALE,
             "zmin": float(ticks[0]),
             "zmax": float(ticks[-1]),
@@ -331,25 +340,30 @@ def grid(
         {
             **cells,
             "name": "diverged",
-            "z": _grid_z(np.where(diverged, 1.0, np.nan)),
-            "colorscale": [[0, DIVERGED_CELL], [1, DIVERGED_CELL]],
+            "z": _grid_z(diverged.astype(np.uint8), "u1"),  # 1: diverged, 0: clear
+            "zmin": 0,
+            "zmax": 1,
+            "colorscale": [[0, "rgba(0,0,0,0)"], [1, DIVERGED_CELL]],
             "showscale": False,
         },
-        {
-            "type": "scatter",
-            "name": "runs",
-            "mode": "markers",
-            "x": typed(gx.ravel(), "f4"),
-            "y": typed(gy.ravel(), "f4"),
-            "customdata": custom,
-            "text": labels,
-            "hovertemplate": "η %{customdata[0]:.3g}, β %{customdata[1]:.3g}<br>"
-            "%{text}<extra></extra>",
-            "marker": {"size": 9, "symbol": "square", "color": "rgba(0,0,0,0)"},
-            "selected": {"marker": {"opacity": 1}},
-            "unselected": {"marker": {"opacity": 1}},
-            "showlegend": False,
-        },
+        *(
+            {  # the cells to hover over and click, one trace for each outcome
+                "type": "scatter",
+                "name": name,
+                "mode": "markers",
+                "x": typed(gx.ravel()[keep], "f4"),
+                "y": typed(gy.ravel()[keep], "f4"),
+                "customdata": custom[keep],
+                "hovertemplate": "η %{customdata[0]:.3g}, β %{customdata[1]:.3g}<br>"
+                f"{said[name]}<extra></extra>",
+                "marker": {"size": 9, "symbol": "square", "color": "rgba(0,0,0,0)"},
+                "selected": {"marker": {"opacity": 1}},
+                "unselected": {"marker": {"opacity": 1}},
+                "showlegend": False,
+            }
+            for name, keep in outcome.items()
+            if keep.any()
+        ),
         {
             "type": "scatter",
             "name": "stability boundary",
@@ -406,14 +420,6 @@ def with_point(spec: dict, at: tuple[float, float]) -> dict:
     shares spec's traces and layout (built once, cached)."""
     ring = {"symbol": "circle-open", "size": 14, "color": PATH, "line": {"width": 3}}
     return {"data": [*spec["data"], _point(at, "this run", ring)], "layout": spec["layout"]}
-
-
-def _cell_text(epochs: float, diverged: bool, iterations: int) -> str:
-    if diverged:
-        return "diverged"
-    if math.isfinite(epochs):
-        return f"1% at epoch {epochs:,.0f}"
-    return "not within 1%"
 
 
 def _short(v: float) -> float:

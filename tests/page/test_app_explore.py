@@ -262,16 +262,23 @@ def test_the_map_is_lrcore_sweep_over_beta_with_the_boundary_and_the_best_point(
     assert not at.exception and not at.warning
     spec = figure(at, "map")
     go.Figure(spec)
-    runs = trace(spec, "runs")
-    eta = np.unique([c[0] for c in runs["customdata"]])
-    beta = np.unique([c[1] for c in runs["customdata"]])
+    # every cell once, in one of three traces by what its run did
+    cells = [c for t in spec["data"] if t["name"].startswith("runs") for c in t["customdata"]]
+    eta = np.unique([c[0] for c in cells])
+    beta = np.unique([c[1] for c in cells])
+    assert len(cells) == len(eta) * len(beta) == len({(c[0], c[1]) for c in cells})
     assert np.all(beta == np.round(beta, 3)) and beta[0] == 0 and beta[-1] == 0.999
     sweep = lrcore.sweep(
         BLOG.x, BLOG.y, step_sizes=eta, momenta=beta, iterations=20_000, optimizer="momentum"
     )
     good = np.isfinite(sweep.epochs) & ~sweep.diverged
     z = grid_values(trace(spec, "epochs to 1%")["z"]).reshape(sweep.epochs.shape)
-    np.testing.assert_allclose(z, np.where(good, np.log10(sweep.epochs), np.nan), rtol=1e-12)
+    # log10 of the epochs as a colour, in float32
+    np.testing.assert_allclose(z, np.where(good, np.log10(sweep.epochs), np.nan), rtol=1e-6)
+    # what a cell says on hover: its run's epochs to 1%, exact
+    for c in trace(spec, "runs")["customdata"]:
+        i, j = np.flatnonzero(beta == c[1])[0], np.flatnonzero(eta == c[0])[0]
+        assert good[i, j] and c[3] == sweep.epochs[i, j]
     gone = grid_values(trace(spec, "diverged")["z"]).reshape(sweep.epochs.shape)
     assert ((gone == 1) == sweep.diverged).all()
     # the boundary: the largest stable η for each β, 2(1+β)/λmax
