@@ -17,6 +17,14 @@ from .text import label
 ITERATIONS = [m * 10**e for e in range(6) for m in (1, 2, 5)] + [1_000_000]
 POINTS = [2, 5] + [m * 10**e for e in range(1, 5) for m in (1, 2, 5)] + [100_000]
 NOISES = [0.0] + [float(m * 10**e) for e in range(6) for m in (1, 2, 3, 5)] + [1e6]
+# Rarely changed controls, each group in an expander drawn only while open: every control costs
+# every rerun its share of the server's time, touched or not (the seven number inputs: about
+# 2 of the page's 21 ms of CPU a run, measured with scripts/loadtest.py --pid).
+FOLDS = {  # expander key: (title, settings)
+    "fold_line": ("True line and x range", ("slope", "intercept", "x_min", "x_max")),
+    "fold_start": ("Where the run starts (W0, b0)", ("w0", "b0")),
+}
+FOLD_SEEN = "_fold_seen"  # st.session_state: each fold's values at the last run
 NUMBER_STEPS = {
     "slope": 1.0,
     "intercept": 100.0,
@@ -39,6 +47,9 @@ def controls_ui(settings: Settings, data: lrcore.Dataset) -> None:
         width="stretch",
         help="Every setting back to the blog post's: its data, gd, step size 0.0005, 50,000 epochs",
     )
+    for name in FOLDS["fold_start"][1]:  # (the data controls: sources.prepare)
+        st.session_state[name] = st.session_state[name]  # kept while not drawn
+    hidden = lessons.hidden(settings)
     st.header("Data")
     uses = sources.dataset_ui()  # the generated-data controls this dataset listens to
     if "n" in uses:
@@ -46,8 +57,7 @@ def controls_ui(settings: Settings, data: lrcore.Dataset) -> None:
     if "noise" in uses:
         grid_slider("noise", NOISES, "{:g}")
     if "slope" in uses:
-        pair("slope", "intercept")
-        pair("x_min", "x_max")
+        folded("fold_line", hidden)
     if "seed" in uses:
         left, right = st.columns([3, 2], vertical_alignment="bottom")
         with left:
@@ -63,7 +73,7 @@ def controls_ui(settings: Settings, data: lrcore.Dataset) -> None:
     optimizer = st.session_state.optimizer
     st.selectbox(label("optimizer"), OPTIMIZERS, key="optimizer")
     grid_slider("step_size", step_stops(limit_of(settings, data)), "{:g}")
-    if "step_size" not in lessons.hidden(settings):
+    if "step_size" not in hidden:
         limit_ui(settings, data)  # the largest step that converges on this data
     grid_slider("iterations", ITERATIONS, "{:,}")
     number("batch_size", disabled=optimizer != "sgd")
@@ -77,8 +87,27 @@ def controls_ui(settings: Settings, data: lrcore.Dataset) -> None:
         format="%.3f",
         disabled=optimizer not in ("momentum", "nesterov"),
     )
-    pair("w0", "b0")
+    folded("fold_start", hidden)
     st.toggle(label("standardize"), key="standardize")
+
+
+def folded(key: str, hidden: tuple[str, ...]) -> None:
+    """A fold's number inputs, drawn while its expander is open. It opens by itself when its
+    values came from elsewhere (a link, a lesson: they cannot change while it is closed) and
+    are not the defaults; a lesson that hides all of them hides the fold."""
+    title, names = FOLDS[key]
+    if set(names) <= set(hidden):
+        return
+    state = st.session_state
+    values = tuple(state[name] for name in names)
+    seen = state.setdefault(FOLD_SEEN, {})
+    if seen.get(key) != values and values != tuple(getattr(DEFAULTS, n) for n in names):
+        state[key] = True
+    seen[key] = values
+    with st.expander(title, key=key, on_change="rerun") as box:
+        if box.open:
+            for name in names:
+                number(name)
 
 
 def bounds(name: str) -> tuple:
@@ -104,13 +133,6 @@ def number(name: str, disabled: bool = False) -> None:
         format="%d" if isinstance(lo, int) else "%g",
         disabled=disabled,
     )
-
-
-def pair(left: str, right: str) -> None:
-    """Two number inputs, one under the other (side by side in columns cost every rerun about
-    a tenth of what the page costs the server)."""
-    number(left)
-    number(right)
 
 
 def new_seed() -> None:

@@ -18,7 +18,7 @@ from streamlit.testing.v1 import AppTest
 
 import lrcore
 from lrcore import settings as cfg
-from lrui import figures, results, runs, text
+from lrui import figures, results, runs, sidebar, text
 from support.page import chart_of, figure_of, log_of, player_of, results_of
 
 TIMEOUT = 60
@@ -38,7 +38,12 @@ def query(at: AppTest) -> dict:
 
 
 def widget(at: AppTest, name: str):
-    """The widget whose key is the setting's name, whatever its kind."""
+    """The widget whose key is the setting's name, whatever its kind (a fold's, once a user has
+    opened the fold)."""
+    fold = next((key for key, (_, names) in sidebar.FOLDS.items() if name in names), None)
+    if fold and not at.session_state[fold]:
+        at.session_state[fold] = True
+        at.run()
     for kind in (
         "select_slider",
         "number_input",
@@ -162,6 +167,50 @@ def test_a_new_run_keeps_the_chart_and_sends_only_the_run():
     assert chart_of(at) == chart and player_of(at) == player
 
 
+# --- the folds: rarely changed controls, drawn only while open -----------------------------------
+
+
+def numbers(at: AppTest) -> set[str]:
+    return {w.key for w in at.number_input}
+
+
+def test_the_folds_start_closed_and_cost_no_widgets():
+    at = open_page()
+    assert not at.exception
+    assert not numbers(at) & {"slope", "intercept", "x_min", "x_max", "w0", "b0"}
+    assert {e.label for e in at.expander} >= {title for title, _ in sidebar.FOLDS.values()}
+
+
+def test_a_link_that_sets_a_folded_control_opens_its_fold():
+    at = open_page({"w0": "10", "slope": "20"})
+    assert not at.exception
+    shown = {w.key: w.value for w in at.number_input}  # (widget() would open the folds)
+    assert shown["w0"] == 10.0 and shown["slope"] == 20.0
+
+
+def test_a_folded_control_keeps_its_value_and_its_run_when_the_fold_closes():
+    at = open_page()
+    widget(at, "b0").set_value(1000.0)
+    at.run()
+    run = log_of(at)
+    at.session_state["fold_start"] = False  # the user closes the fold
+    at.run()
+    assert not at.exception and "b0" not in numbers(at)
+    assert query(at)["b0"] == "1000" and np.array_equal(log_of(at), run)
+    for _ in range(
+        2
+    ):  # and it stays closed (the value did not come from elsewhere), the value kept
+        at.run()
+        assert not at.session_state["fold_start"] and "b0" not in numbers(at)
+        assert query(at)["b0"] == "1000" and np.array_equal(log_of(at), run)
+
+
+def test_a_lesson_that_hides_a_folds_controls_hides_the_fold():
+    at = open_page({"lesson": "blog"})  # hides W0 and b0
+    assert not at.exception
+    assert sidebar.FOLDS["fold_start"][0] not in {e.label for e in at.expander}
+
+
 # --- every control changes the run ------------------------------------------------------------
 
 # setting -> (settings it needs first, its new value)
@@ -220,7 +269,11 @@ def test_new_data_draws_the_next_seed():
     assert not np.array_equal(log_of(at), before)
 
 
-def test_all_widgets_have_the_settings_names_as_keys(default_page):
+def test_all_widgets_have_the_settings_names_as_keys():
+    at = open_page()
+    for fold in sidebar.FOLDS:  # as a user who opened them
+        at.session_state[fold] = True
+    at.run()
     keys = {
         w.key
         for kind in (
@@ -231,7 +284,7 @@ def test_all_widgets_have_the_settings_names_as_keys(default_page):
             "toggle",
             "segmented_control",
         )
-        for w in getattr(default_page, kind)
+        for w in getattr(at, kind)
     }
     assert set(WIDGETS) <= keys
 

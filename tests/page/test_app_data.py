@@ -127,6 +127,8 @@ def test_choosing_a_dataset_changes_the_run_and_the_link():
 @pytest.mark.parametrize("name", lrcore.BUILTINS)
 def test_only_the_controls_a_dataset_listens_to_are_shown(name):
     at = open_page({"dataset": name})
+    at.session_state["fold_line"] = True  # (the true line's fold, opened)
+    at.run()
     shown = {w.key for kind in ("select_slider", "number_input") for w in getattr(at, kind)}
     generated = set(sources.CONTROLS)
     assert shown & generated == set(lrcore.BUILTINS[name].params)
