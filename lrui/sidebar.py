@@ -47,8 +47,6 @@ def controls_ui(settings: Settings, data: lrcore.Dataset) -> None:
         width="stretch",
         help="Every setting back to the blog post's: its data, gd, step size 0.0005, 50,000 epochs",
     )
-    for name in FOLDS["fold_start"][1]:  # (the data controls: sources.prepare)
-        st.session_state[name] = st.session_state[name]  # kept while not drawn
     hidden = lessons.hidden(settings)
     st.header("Data")
     uses = sources.dataset_ui()  # the generated-data controls this dataset listens to
@@ -96,9 +94,11 @@ def folded(key: str, hidden: tuple[str, ...]) -> None:
     values came from elsewhere (a link, a lesson: they cannot change while it is closed) and
     are not the defaults; a lesson that hides all of them hides the fold."""
     title, names = FOLDS[key]
+    state = st.session_state
+    for name in names:  # a widget not drawn in a run loses its value otherwise
+        state[name] = state[name]
     if set(names) <= set(hidden):
         return
-    state = st.session_state
     values = tuple(state[name] for name in names)
     seen = state.setdefault(FOLD_SEEN, {})
     if seen.get(key) != values and values != tuple(getattr(DEFAULTS, n) for n in names):

@@ -206,9 +206,12 @@ def test_a_folded_control_keeps_its_value_and_its_run_when_the_fold_closes():
 
 
 def test_a_lesson_that_hides_a_folds_controls_hides_the_fold():
-    at = open_page({"lesson": "blog"})  # hides W0 and b0
+    at = open_page({"lesson": "blog", "b0": "1000"})  # hides W0 and b0
     assert not at.exception
     assert sidebar.FOLDS["fold_start"][0] not in {e.label for e in at.expander}
+    for _ in range(2):  # and the link's start holds, drawn or not
+        at.run()
+        assert query(at)["b0"] == "1000"
 
 
 # --- every control changes the run ------------------------------------------------------------
