@@ -26,7 +26,7 @@ from lrcore.settings import DEFAULTS, WORK_BUDGET, Settings, work_seconds
 from . import explore_figures as xf
 from . import sources
 from .explain.limit import LIMIT_RULE, step_stops, why
-from .figures import Prebuilt
+from .figures import Prebuilt, frozen
 from .sidebar import bounds
 from .text import digest, fmt
 
@@ -78,16 +78,14 @@ def section_ui(settings: Settings, data: lrcore.Dataset, data_key: str) -> None:
     else:
         with st.spinner(f"Simulating runs of {settings.optimizer}…"):
             curve = curve_figure(digest(data_key, swept), _settings=swept, _data=data)
-    st.caption(
-        f"Each point is a whole run of {settings.optimizer} on the data on screen, from the same "
-        f"start, for {curve.plan.iterations:,} epochs. **Click a point** to make it the run on "
-        f"screen."
-    )
     key = "explore_curve_" + digest(settings.step_size, settings.momentum)  # fresh per run
     chart(xf.with_current(curve.spec, settings.step_size), key)
-    st.caption(curve.sentence)
-    if curve.plan.note:
-        st.caption(curve.plan.note)
+    # One caption under the chart (every element costs every rerun its share of the server)
+    st.caption(
+        f"Each point is a whole run of {settings.optimizer} on the data on screen, from the "
+        f"same start: **click one** to make it the run on screen. {curve.sentence}"
+        + (f"\n\n{curve.plan.note}" if curve.plan.note else "")
+    )
     st.button(
         "Use the fastest step",
         key="explore_fastest",
@@ -158,7 +156,7 @@ class Curve(NamedTuple):
     its fastest step (None if no run got within 1%), the limit a click rounds against (None
     without a sharp one) and the sentence under it."""
 
-    spec: dict  # shared by every session (st.cache_resource): read, never changed
+    spec: dict  # shared by every session (st.cache_resource): read, never changed; frozen
     plan: Plan
     best: float | None
     limit: float | None
@@ -210,7 +208,7 @@ def curve_figure(key: str, *, _settings: Settings, _data: lrcore.Dataset) -> Cur
         best = None if at is None else float(row.step_sizes[at[1]])
     reached = bool(np.isfinite(row.epochs).any())
     sentence = curve_sentence(settings, plan, r, best, reached)
-    return Curve(spec, plan, best, r.limit if sharp else None, sentence)
+    return Curve(frozen(spec), plan, best, r.limit if sharp else None, sentence)
 
 
 def curve_sentence(settings: Settings, plan: Plan, r: Rates, best, reached: bool) -> str:
@@ -251,7 +249,7 @@ class Map(NamedTuple):
     """The map of one sweep over η × β, built once: its figure without the run on screen, the
     number of runs, its best (η, β) (None if no run got within 1%) and that row's limit."""
 
-    spec: dict  # shared by every session (st.cache_resource): read, never changed
+    spec: dict  # shared by every session (st.cache_resource): read, never changed; frozen
     runs: int
     best: tuple[float, float] | None
     best_limit: float | None
@@ -261,10 +259,6 @@ def grid_ui(settings: Settings, data: lrcore.Dataset, data_key: str) -> None:
     """The map over step size × β for momentum and nesterov, and its best-point button."""
     swept = sweep_settings(settings).replace(momentum=DEFAULTS.momentum)  # the map has every β
     found = map_figure(digest(data_key, swept), _settings=swept, _data=data)
-    st.markdown(
-        f"**Step size × momentum β** ({settings.optimizer}, {settings.iterations:,} "
-        f"epochs: {found.runs:,} runs)"
-    )
     spec = xf.with_point(found.spec, (settings.step_size, settings.momentum))
     chart(spec, "explore_map_" + digest(settings.step_size, settings.momentum))
     st.caption(MAP_SENTENCE)
@@ -314,8 +308,10 @@ def map_figure(key: str, *, _settings: Settings, _data: lrcore.Dataset) -> Map:
         boundary=boundary,
         best=best,
         limits=limits,
+        title=f"Step size × momentum β ({settings.optimizer}): {sweep.loss.size:,} runs of "
+        f"{settings.iterations:,} epochs each",
     )
-    return Map(spec, sweep.loss.size, best, None if at is None else limits[at[0]])
+    return Map(frozen(spec), sweep.loss.size, best, None if at is None else limits[at[0]])
 
 
 # --- a click or a button makes a point the run on screen --------------------------------------

@@ -24,7 +24,7 @@ from .text import fmt
 SHADE = "rgba(213,94,0,0.10)"  # the diverging region: FITTED, faint
 DIVERGED_CELL = "rgba(213,94,0,0.30)"  # a diverged cell of the map
 SCALE = "Viridis"  # fast (few epochs) dark, slow bright: readable by colour-blind eyes
-CURVE_HEIGHT, GRID_HEIGHT = 460, 430
+CURVE_HEIGHT, GRID_HEIGHT = 460, 456
 
 
 class Marks(NamedTuple):
@@ -282,13 +282,14 @@ def grid(
     boundary: tuple[Sequence[float], Sequence[float]],
     best: tuple[float, float] | None,
     limits: Sequence[float],
+    title: str = "",
 ) -> dict:
     """The map over step size (columns, log-spaced; x = log10 η) × momentum β (rows; y =
     beta_y(β)): each cell coloured by log10 of its epochs to 1%, diverged cells faint
     vermillion, cells that never got within 1% left empty; the stability boundary (`boundary`:
     (betas, the largest stable η of each)) and the best (η, β) (the current one: with_point).
     `limits`: the largest stable η of each row, carried by its cells (customdata [η, β, limit,
-    what the run did])."""
+    what the run did]). `title`: above the legend, on a line of its own."""
     eta, beta = np.asarray(step_sizes, np.float64), np.asarray(momenta, np.float64)
     epochs, diverged = np.asarray(epochs, np.float64), np.asarray(diverged, bool)
     lx, ly = np.log10(eta), beta_y(beta)
@@ -410,8 +411,17 @@ def grid(
             "yanchor": "bottom",
             "bgcolor": "rgba(0,0,0,0)",
         },
+        title={  # its own line, above the legend's
+            "text": title,
+            "x": 0.01,
+            "y": 1,
+            "yref": "container",
+            "yanchor": "top",
+            "pad": {"t": 8},
+            "font": {"size": 13},
+        },
     )
-    layout["margin"]["t"] = 30
+    layout["margin"]["t"] = 56
     return {"data": data, "layout": layout}
 
 

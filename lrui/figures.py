@@ -26,10 +26,13 @@ from __future__ import annotations
 import base64
 import functools
 import html
+import json
 import math
+import re
 from collections.abc import Sequence
 
 import numpy as np
+import orjson
 import plotly.graph_objects as go
 
 from lrcore.model import eigen, moments
@@ -255,16 +258,62 @@ def typed(values, dtype: str = "f8") -> dict:
 
 
 class Prebuilt(go.Figure):
-    """A figure dict built (and checked in tests) here, for st.plotly_chart, which only asks a
-    go.Figure for to_dict(): this hands the dict over as it is. Validating it again attribute
-    by attribute takes about 0.1 s, and even an empty go.Figure() costs a millisecond, so
-    there is no go.Figure underneath: only to_dict() works."""
+    """A figure dict built (and checked in tests) here, for st.plotly_chart. Validating it
+    again attribute by attribute takes about 0.1 s, and even an empty go.Figure() costs a
+    millisecond, so there is no go.Figure underneath: only to_dict() works, and what it hands
+    over is written as JSON by written(), with the parts frozen once (frozen()) copied as they
+    are. A chart sent at every rerun so costs a copy, not a walk through its arrays."""
 
     def __init__(self, spec: dict):  # (go.Figure.__init__ is skipped on purpose)
         object.__setattr__(self, "_spec", spec)
 
     def to_dict(self) -> dict:
-        return self._spec
+        return _Written(self._spec)
+
+
+class _Written(dict):
+    """What st.plotly_chart gets from Prebuilt.to_dict(): the layout's size, which Streamlit
+    reads, and to_plotly_json(), which plotly.io.to_json asks a dict for before it writes it
+    with orjson (a requirement of the page). With no "data" here, to_json has no trace to take
+    a "uid" from."""
+
+    def __init__(self, spec: dict):
+        size = {k: spec["layout"][k] for k in ("width", "height") if k in spec["layout"]}
+        super().__init__(layout=size)
+        self.spec = spec
+
+    def to_plotly_json(self) -> orjson.Fragment:
+        """The figure as JSON, trace by trace: a frozen trace is copied, the rest written."""
+        spec = self.spec
+        data = b'"data":[' + b",".join(written(trace) for trace in spec["data"]) + b"]"
+        rest = (written(k) + b":" + written(v) for k, v in spec.items() if k != "data")
+        return orjson.Fragment(b"{" + b",".join((data, *rest)) + b"}")
+
+
+# What plotly.io.to_json escapes in a figure's JSON (so that it can sit in a <script>), and
+# everything beyond ASCII: JSON with none of them passes through to_json as it is.
+_UNSAFE = re.compile(r"[<>/]|[^\x00-\x7f]")
+
+
+def _escape(match: re.Match) -> str:
+    """One character as JSON's \\u escape (a surrogate pair beyond the 65,536 first)."""
+    c = match.group()
+    return f"\\u{ord(c):04x}" if c.isascii() else json.dumps(c)[1:-1]
+
+
+def written(value) -> bytes:
+    """value as JSON in ASCII with <, > and / escaped: the same JSON value as plotly.io.to_json
+    writes, in text it leaves as it is. orjson.Fragment parts (frozen()) are copied as they are."""
+    raw = orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY)
+    if raw.isascii() and b"<" not in raw and b">" not in raw and b"/" not in raw:
+        return raw
+    return _UNSAFE.sub(_escape, raw.decode()).encode()
+
+
+def frozen(spec: dict) -> dict:
+    """spec with its traces written as JSON once (written()), for a figure built once and sent
+    at every rerun (Prebuilt). Its layout stays a dict, to read and to add marks to."""
+    return {**spec, "data": [orjson.Fragment(written(trace)) for trace in spec["data"]]}
 
 
 def pinned(

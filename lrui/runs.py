@@ -17,6 +17,7 @@ from lrcore.optim import LINEAR
 from lrcore.settings import DEFAULTS, OPTIMIZERS, Settings, group, train_args
 
 from . import figures
+from .text import BY_REPR
 
 SLOW = tuple(o for o in OPTIMIZERS if o not in LINEAR)  # adam, sgd: one epoch at a time, so
 # long runs get a progress bar
@@ -47,7 +48,7 @@ def epochs(iterations: int) -> list[int]:
 
 # cache_resource, not cache_data: every rerun reads its run, and a tuple of immutable states
 # needs no copy (cache_data would unpickle every state of it at every rerun).
-@st.cache_resource(show_spinner=False, max_entries=256)
+@st.cache_resource(show_spinner=False, max_entries=256, hash_funcs=BY_REPR)
 def train(settings: Settings, data_key: str, _data: lrcore.Dataset) -> tuple[lrcore.State, ...]:
     """The run's states at epochs(iterations), up to the epoch where it diverged if it did.
     adam and sgd step epoch by epoch: a long run shows a progress bar. _data: the points

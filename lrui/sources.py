@@ -84,7 +84,9 @@ class Shown(NamedTuple):
 
 # --- the data, cached on hashable inputs ------------------------------------------------------
 
-builtin = st.cache_data(show_spinner=False, max_entries=64)(load_builtin)
+# A built-in dataset is read-only (lrcore.as_dataset), so every session may share one copy:
+# cache_data would unpickle it at every rerun.
+builtin = st.cache_resource(show_spinner=False, max_entries=64)(load_builtin)
 decoded = st.cache_data(show_spinner=False, max_entries=64)(decode_points)
 
 

@@ -73,7 +73,7 @@ def views_ui(
     summary_ui(data, run, lrcore.closed_form(data.x, data.y))
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_resource(show_spinner=False, max_entries=64)
 def chart_spec(
     loss_scale: str,
     pinned_id: str,
@@ -85,8 +85,9 @@ def chart_spec(
 ) -> dict:
     """The chart for these points (data_key names them and what is left out; axis_titles
     are the data view's, a file's column names, say) and this pinned run: the same figure,
-    and so the same chart on the page, for every run on them."""
-    return figures.chart(
+    and so the same chart on the page, for every run on them. Shared by every session
+    (st.cache_resource) and frozen: read, never changed."""
+    spec = figures.chart(
         _source.points.x,
         _source.points.y,
         left_out=_source.left_out,
@@ -95,6 +96,7 @@ def chart_spec(
         overlay=_overlay,
         axis_titles=axis_titles,
     )
+    return figures.frozen(spec)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)

@@ -12,11 +12,11 @@ from lrcore.explain import Rates, epochs_to_1pct
 from lrcore.optim import LINEAR
 from lrcore.settings import Settings
 
-from ..text import fmt
+from ..text import BY_REPR, fmt
 from .limit import LIMIT_RULE, NO_LIMIT, why
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
+@st.cache_data(show_spinner=False, max_entries=256, hash_funcs=BY_REPR)
 def observed_1pct(x, y, settings: Settings, iterations: int) -> int | None:
     """The first epoch within 1% of the optimum (lrcore.explain.epochs_to_1pct), exact."""
     return epochs_to_1pct(

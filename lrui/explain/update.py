@@ -16,7 +16,7 @@ from lrcore.optim import LINEAR
 from lrcore.settings import Settings, train_args
 
 from ..components.live_math import live_math
-from ..text import fmt
+from ..text import BY_REPR, fmt
 
 LOSS_TEX = r"L(W, b) = \frac{1}{2n}\sum_{i=1}^{n} \left(W x_i + b - y_i\right)^2"
 GRADIENT_TEX = [
@@ -81,7 +81,7 @@ def sym(name: str, k: int) -> str:
     return name + str(k).translate(SUBSCRIPT)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_data(show_spinner=False, max_entries=64, hash_funcs=BY_REPR)
 def last_states(x, y, settings: Settings, last: int) -> list:
     """The states at epochs last − 2, last − 1 and last of a gd, momentum or nesterov run
     (about as cheap as one state: these runs jump between epochs)."""
@@ -228,7 +228,7 @@ def live_lines(settings: Settings, data, run) -> list[list[str]]:
     return [frame_lines(settings, data, run, coords, frame.epoch) for frame in run.frames]
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_data(show_spinner=False, max_entries=16, hash_funcs=BY_REPR)
 def live_payload(run_id: str, settings: Settings, *, _data, _run) -> bytes:
     """What the math panel's script gets for the run `run_id` names (settings, data and all):
     {"run": run_id, "frames": live_lines(...)}, as UTF-8 JSON once per run (it is sent as it

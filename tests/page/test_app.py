@@ -12,7 +12,9 @@ import json
 import math
 
 import numpy as np
+import orjson
 import plotly.graph_objects as go
+import plotly.io
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -549,9 +551,24 @@ def test_landscape_window_leaves_out_a_diverging_path(blog):
     assert w_hi - w_lo < 1e4 < abs(frames[-1].w)
 
 
-def test_prebuilt_figure_hands_over_its_dict():
-    spec = {"data": [], "layout": {"meta": "x"}}
-    assert figures.Prebuilt(spec).to_dict() is spec
+def test_a_prebuilt_figure_is_written_as_plotly_writes_it():
+    """What st.plotly_chart sends for a Prebuilt figure, frozen or not, is the JSON value
+    plotly.io.to_json writes for the same dict, in text that to_json leaves as it is (ASCII,
+    no <, > or /), and Streamlit finds the figure's height in it."""
+    spec = {
+        "data": [
+            {"type": "scatter", "x": figures.typed(np.arange(300.0)), "name": "η < 1 </b>"},
+            {"type": "scatter", "x": np.array([1.5, -2.0]), "hovertemplate": "%{x}<br>😀 ✓"},
+        ],
+        "layout": {"height": 321, "title": {"text": "10<sup>−4</sup> / β\u2028"}},
+    }
+    reference = json.loads(plotly.io.to_json(spec, validate=False))
+    for figure in (spec, figures.frozen(spec), {**figures.frozen(spec), "layout": spec["layout"]}):
+        text = plotly.io.to_json(figures.Prebuilt(figure), validate=False)
+        assert json.loads(text) == reference
+        assert text.isascii() and not set("<>/") & set(text)
+    assert figures.Prebuilt(spec).to_dict()["layout"]["height"] == 321
+    assert isinstance(figures.frozen(spec)["data"][0], orjson.Fragment)
 
 
 def test_typed_arrays_decode_to_the_same_numbers():

@@ -96,7 +96,7 @@ def test_the_section_costs_nothing_closed_and_shows_its_chart_open():
     go.Figure(spec)  # a valid Plotly figure
     assert "200 runs of 50,000 epochs each" in spec["layout"]["title"]["text"]
     assert figure(opened, "map") is None  # gd has no β
-    notes = [c.value for c in opened.caption if c.value.startswith("Look for")]
+    notes = [c.value for c in opened.caption if "Look for" in c.value]
     assert len(notes) == 1 and "2/(λmin+λmax)" in notes[0]
 
 
