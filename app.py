@@ -25,8 +25,11 @@ INTRO = (
 )
 
 # Less room above the title than Streamlit's default, so the chart and its player fit a laptop's
-# window under a lesson's prompt.
-PAGE_CSS = "<style>[data-testid=stMainBlockContainer] { padding-top: 2.5rem; }</style>"
+# window under a lesson's prompt; on a phone, the lesson's button goes under its prompt.
+PAGE_CSS = (
+    "<style>[data-testid=stMainBlockContainer] { padding-top: 2.5rem; }"
+    "@media (max-width: 640px) { .st-key-lesson_prompt { flex-wrap: wrap; } }</style>"
+)
 
 
 def main() -> None:

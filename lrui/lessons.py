@@ -143,10 +143,12 @@ def lesson_ui(settings: Settings) -> bool:
     lesson = LESSONS.get(settings.lesson)
     if lesson is None:
         return False
-    with st.container(key="lesson_prompt"):
-        prompt, leave = st.columns([6, 1], vertical_alignment="center")
-        prompt.info(f"**Lesson: {lesson.title}.** {lesson.prompt}", icon=":material/school:")
-        leave.button(  # beside the prompt: the chart and its player stay in view under it
+    # One row (a horizontal container: one block, where columns are three)
+    with st.container(
+        key="lesson_prompt", horizontal=True, wrap=False, vertical_alignment="center"
+    ):
+        st.info(f"**Lesson: {lesson.title}.** {lesson.prompt}", icon=":material/school:")
+        st.button(  # beside the prompt: the chart and its player stay in view under it
             "Leave this lesson",
             key="leave_lesson",
             on_click=_leave_lesson,

@@ -57,16 +57,14 @@ def controls_ui(settings: Settings, data: lrcore.Dataset) -> None:
     if "slope" in uses:
         folded("fold_line", hidden)
     if "seed" in uses:
-        left, right = st.columns([3, 2], vertical_alignment="bottom")
-        with left:
+        with st.container(horizontal=True, vertical_alignment="bottom"):  # one block
             number("seed")
-        right.button(
-            "New data",
-            key="new_data",
-            on_click=new_seed,
-            width="stretch",
-            help="Draw a new sample: the next random seed",
-        )
+            st.button(
+                "New data",
+                key="new_data",
+                on_click=new_seed,
+                help="Draw a new sample: the next random seed",
+            )
     st.header("Training")
     optimizer = st.session_state.optimizer
     st.selectbox(label("optimizer"), OPTIMIZERS, key="optimizer")

@@ -54,8 +54,7 @@ def views_ui(
         alt=ALT,
         **sources.selectable(source),
     )
-    controls, scale = st.columns([5, 1], vertical_alignment="bottom")
-    with controls:
+    with st.container(horizontal=True, vertical_alignment="bottom"):  # one block, not three
         x = source.points.x
         player(
             payload(
@@ -68,7 +67,7 @@ def views_ui(
             ),
             key="player",
         )
-    scale.segmented_control(label("loss_scale"), LOSS_SCALES, key="loss_scale", required=True)
+        st.segmented_control(label("loss_scale"), LOSS_SCALES, key="loss_scale", required=True)
     sources.exclusion_ui(source)  # how many points are left out, and how to bring them back
     summary_ui(data, run, lrcore.closed_form(data.x, data.y))
 

@@ -123,8 +123,8 @@ def compare_ui(settings: Settings, data, run) -> None:
     the comparison table with its CSV."""
     pin = pinned()
     args = (settings, data, run)
-    cols = st.columns(3)
-    cols[0].button(
+    buttons = st.container(horizontal=True)  # one block, where three columns are four
+    buttons.button(
         "Pin this run",
         key="pin",
         icon=":material/push_pin:",
@@ -133,7 +133,7 @@ def compare_ui(settings: Settings, data, run) -> None:
         width="stretch",
         help="Keep a faded copy of this run on all three views while you change any setting",
     )
-    cols[1].button(
+    buttons.button(
         "Unpin",
         key="unpin",
         on_click=_unpin,
@@ -142,7 +142,7 @@ def compare_ui(settings: Settings, data, run) -> None:
         help="Clear the pinned run",
     )
     other = "raw" if settings.standardize else "standardized"
-    cols[2].button(
+    buttons.button(
         "Compare raw and standardized x",
         key="compare_scaling",
         on_click=_compare_scaling,
