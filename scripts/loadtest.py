@@ -3,6 +3,8 @@
     .venv/bin/python scripts/loadtest.py --url http://127.0.0.1:8501/ --sessions 20 --mode fast
     .venv/bin/python scripts/loadtest.py --url http://127.0.0.1:8690/ --sessions 200 \\
         --mode class --think 10 --seconds 120
+    .venv/bin/python scripts/loadtest.py --url http://127.0.0.1:8501/ --sessions 20 \\
+        --query optimizer=momentum --open explore --widget step_size --pid PID
 
 Each session does what a tab of Streamlit's own client does: it fetches /_stcore/health (which
 sets the `_streamlit_xsrf` cookie, plus any sticky-session cookie a proxy adds), opens the
@@ -231,6 +233,11 @@ class Session:
             del self._cache[key]
 
     def _note_delta(self, msg: ForwardMsg, run: Run) -> None:
+        if msg.delta.WhichOneof("type") == "add_block":  # an expander with a key is a widget
+            block = msg.delta.add_block
+            if block.id.startswith("$$ID-"):
+                self.widgets[block.id.split("-", 2)[2]] = block
+            return
         if msg.delta.WhichOneof("type") != "new_element":
             return
         element = msg.delta.new_element
@@ -264,6 +271,8 @@ def _set_widget(state, proto, value) -> None:
         state.bool_value = value
     elif kind in ("Selectbox", "Radio"):
         state.string_value = value
+    elif kind == "Block":  # an expander with a key: open (True) or closed
+        state.bool_value = value
     else:
         raise LoadTestError(f"moving a {kind} is not supported (widget {proto.id})")
 
@@ -316,6 +325,8 @@ async def session_task(base_url: str, args, tally: Tally, index: int, deadline: 
         await asyncio.sleep(rng.uniform(0, think or args.ramp))
         await session.connect()
         tally.add(await session.run(), first=True)
+        if args.open:  # the expanders a student opened first (one more run, not a rerun)
+            tally.add(await session.run(**dict.fromkeys(args.open, True)), first=True)
         values = values_of(session.widget(args.widget), rng, args.reruns)
         for value in values:
             pause = think * rng.uniform(1 - args.jitter, 1 + args.jitter)
@@ -430,6 +441,14 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--ramp", type=float, default=1.0, help="fast: seconds to spread connects")
     p.add_argument("--widget", default="noise", help="user key of the slider to move")
     p.add_argument("--query", default="", help="the link's query, e.g. lesson=explore")
+    p.add_argument(
+        "--open",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="the key of an expander each tab opens after loading the page, e.g. explore "
+        "(repeatable)",
+    )
     p.add_argument("--seed", type=int, default=0, help="seeds the values and pauses")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument(

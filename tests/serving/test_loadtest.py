@@ -3,6 +3,7 @@ workers behind nginx, a load test through it, and a clean stop."""
 
 from __future__ import annotations
 
+import asyncio
 import http.cookiejar
 import io
 import json
@@ -34,6 +35,9 @@ NGINX_PORTS = range(8690, 8720)
 TINY_PAGE = """import streamlit as st
 noise = st.select_slider("Noise", ["0", "20", "300", "2000"], value="300", key="noise")
 st.metric("noise", noise)
+with st.expander("More", key="more", on_change="rerun") as more:
+    if more.open:
+        st.metric("inside", 1)
 """
 
 
@@ -202,6 +206,39 @@ def test_the_load_test_runs_through_nginx_without_errors(served):
     assert status == 0 and result["errors"] == 0, result["error_kinds"]
     assert result["rows"]["first run"]["runs"] == 6 and result["rows"]["rerun"]["runs"] == 24
     assert 0 < result["rows"]["rerun"]["p50_ms"] <= result["rows"]["rerun"]["p95_ms"]
+
+
+def _is_metric(msg) -> bool:
+    return msg.delta.new_element.WhichOneof("type") == "metric"
+
+
+def test_open_opens_an_expander_before_the_reruns(served):
+    """--open KEY: each tab opens that expander once after loading the page (the page then
+    draws what is inside it at every rerun), as a student would."""
+
+    async def tab():
+        session = loadtest.Session(served[0])
+        await session.connect()
+        try:
+            closed = await session.run()
+            opened = await session.run(more=True)
+            rerun = await session.run(noise="20")
+        finally:
+            await session.close()
+        return [
+            [m.delta.new_element.metric.label for m in run.elements.values() if _is_metric(m)]
+            for run in (closed, opened, rerun)
+        ]
+
+    assert asyncio.run(tab()) == [["noise"], ["noise", "inside"], ["noise", "inside"]]
+    out = io.StringIO()
+    with redirect_stdout(out):
+        status = loadtest.main(
+            ["--url", served[0], "--sessions", "2", "--reruns", "2", "--open", "more", "--json"]
+        )
+    result = json.loads(out.getvalue())
+    assert status == 0 and result["errors"] == 0, result["error_kinds"]
+    assert result["rows"]["first run"]["runs"] == 4 and result["rows"]["rerun"]["runs"] == 4
 
 
 def test_term_stops_every_server_and_removes_the_temp_dir(served):
