@@ -196,14 +196,18 @@ def test_a_tabs_websocket_goes_to_the_worker_of_its_http_requests(served):
         assert _worker_of(served[0], jar) == ws_worker
 
 
-def test_the_load_test_runs_through_nginx_without_errors(served):
+def _load(url: str, *args: str) -> dict:
+    """loadtest.py's summary of a test on `url` with these flags; it must end without errors."""
     out = io.StringIO()
     with redirect_stdout(out):
-        status = loadtest.main(
-            ["--url", served[0], "--sessions", "6", "--reruns", "4", "--seconds", "30", "--json"]
-        )
+        status = loadtest.main(["--url", url, *args, "--json"])
     result = json.loads(out.getvalue())
     assert status == 0 and result["errors"] == 0, result["error_kinds"]
+    return result
+
+
+def test_the_load_test_runs_through_nginx_without_errors(served):
+    result = _load(served[0], "--sessions", "6", "--reruns", "4", "--seconds", "30")
     assert result["rows"]["first run"]["runs"] == 6 and result["rows"]["rerun"]["runs"] == 24
     assert 0 < result["rows"]["rerun"]["p50_ms"] <= result["rows"]["rerun"]["p95_ms"]
 
@@ -231,13 +235,7 @@ def test_open_opens_an_expander_before_the_reruns(served):
         ]
 
     assert asyncio.run(tab()) == [["noise"], ["noise", "inside"], ["noise", "inside"]]
-    out = io.StringIO()
-    with redirect_stdout(out):
-        status = loadtest.main(
-            ["--url", served[0], "--sessions", "2", "--reruns", "2", "--open", "more", "--json"]
-        )
-    result = json.loads(out.getvalue())
-    assert status == 0 and result["errors"] == 0, result["error_kinds"]
+    result = _load(served[0], "--sessions", "2", "--reruns", "2", "--open", "more")
     assert result["rows"]["first run"]["runs"] == 4 and result["rows"]["rerun"]["runs"] == 4
 
 
