@@ -123,8 +123,16 @@ def hidden(settings: Settings) -> tuple[str, ...]:
 
 
 # --- on the page ------------------------------------------------------------------------------
-# widgets that go with a hidden setting (keys of the sidebar's and sources.py's widgets)
-ALSO_HIDDEN = {"seed": ("new_data",), "dataset": ("upload_file", "x_col", "y_col")}
+
+
+def shown(name: str, settings: Settings) -> bool:
+    """Draw the control of setting `name`? Not if the link hides it: it is then not drawn at
+    all (every control costs each rerun its share of the server), and its value is kept (a
+    widget not drawn in a run loses its value otherwise)."""
+    if name not in hidden(settings):
+        return True
+    st.session_state[name] = st.session_state[name]
+    return False
 
 
 def _leave_lesson() -> None:
@@ -133,13 +141,8 @@ def _leave_lesson() -> None:
 
 
 def lesson_ui(settings: Settings) -> bool:
-    """The lesson's prompt above the views, and the controls the link hides, hidden. True if a
-    lesson's prompt is shown."""
-    keys = [key for name in hidden(settings) for key in (name, *ALSO_HIDDEN.get(name, ()))]
-    if keys:
-        st.html(
-            "<style>" + ", ".join(f".st-key-{key}" for key in keys) + " { display: none; }</style>"
-        )
+    """The lesson's prompt above the views (its hidden controls are not drawn: shown()). True
+    if a lesson's prompt is shown."""
     lesson = LESSONS.get(settings.lesson)
     if lesson is None:
         return False

@@ -48,15 +48,19 @@ def controls_ui(settings: Settings, data: lrcore.Dataset) -> None:
         help="Every setting back to the blog post's: its data, gd, step size 0.0005, 50,000 epochs",
     )
     hidden = lessons.hidden(settings)
+
+    def shown(name: str) -> bool:  # not hidden by the link (whose values are kept)
+        return lessons.shown(name, settings)
+
     st.header("Data")
-    uses = sources.dataset_ui()  # the generated-data controls this dataset listens to
-    if "n" in uses:
+    uses = sources.dataset_ui(picker=shown("dataset"))  # the data controls this dataset uses
+    if "n" in uses and shown("n"):
         grid_slider("n", POINTS, "{:,}")
-    if "noise" in uses:
+    if "noise" in uses and shown("noise"):
         grid_slider("noise", NOISES, "{:g}")
     if "slope" in uses:
         folded("fold_line", hidden)
-    if "seed" in uses:
+    if "seed" in uses and shown("seed"):
         with st.container(horizontal=True, vertical_alignment="bottom"):  # one block
             number("seed")
             st.button(
@@ -67,30 +71,36 @@ def controls_ui(settings: Settings, data: lrcore.Dataset) -> None:
             )
     st.header("Training")
     optimizer = st.session_state.optimizer
-    st.selectbox(label("optimizer"), OPTIMIZERS, key="optimizer")
-    grid_slider("step_size", step_stops(limit_of(settings, data)), "{:g}")
-    if "step_size" not in hidden:
+    if shown("optimizer"):
+        st.selectbox(label("optimizer"), OPTIMIZERS, key="optimizer")
+    if shown("step_size"):
+        grid_slider("step_size", step_stops(limit_of(settings, data)), "{:g}")
         limit_ui(settings, data)  # the largest step that converges on this data
-    grid_slider("iterations", ITERATIONS, "{:,}")
-    number("batch_size", disabled=optimizer != "sgd")
-    lo, hi = bounds("momentum")
-    st.slider(
-        label("momentum"),
-        lo,
-        hi,
-        step=0.001,
-        key="momentum",
-        format="%.3f",
-        disabled=optimizer not in ("momentum", "nesterov"),
-    )
+    if shown("iterations"):
+        grid_slider("iterations", ITERATIONS, "{:,}")
+    if shown("batch_size"):
+        number("batch_size", disabled=optimizer != "sgd")
+    if shown("momentum"):
+        lo, hi = bounds("momentum")
+        st.slider(
+            label("momentum"),
+            lo,
+            hi,
+            step=0.001,
+            key="momentum",
+            format="%.3f",
+            disabled=optimizer not in ("momentum", "nesterov"),
+        )
     folded("fold_start", hidden)
-    st.toggle(label("standardize"), key="standardize")
+    if shown("standardize"):
+        st.toggle(label("standardize"), key="standardize")
 
 
 def folded(key: str, hidden: tuple[str, ...]) -> None:
     """A fold's number inputs, drawn while its expander is open. It opens by itself when its
     values came from elsewhere (a link, a lesson: they cannot change while it is closed) and
-    are not the defaults; a lesson that hides all of them hides the fold."""
+    are not the defaults; a link that hides some of them leaves those out, all of them the
+    fold."""
     title, names = FOLDS[key]
     state = st.session_state
     for name in names:  # a widget not drawn in a run loses its value otherwise
@@ -105,7 +115,8 @@ def folded(key: str, hidden: tuple[str, ...]) -> None:
     with st.expander(title, key=key, on_change="rerun") as box:
         if box.open:
             for name in names:
-                number(name)
+                if name not in hidden:
+                    number(name)
 
 
 def bounds(name: str) -> tuple:

@@ -270,17 +270,16 @@ def collect_soon() -> None:
 # --- the sidebar: which data ------------------------------------------------------------------
 
 
-def dataset_ui() -> tuple[str, ...]:
+def dataset_ui(picker: bool = True) -> tuple[str, ...]:
     """The Data section's top: the dataset picker, what the data teaches (or where your data
-    came from) and the uploader for your own file. Returns the settings this dataset listens
-    to: the generated-data controls to show."""
+    came from) and the uploader for your own file; without the `picker` (a link hides it),
+    what the data teaches alone. Returns the settings this dataset listens to: the
+    generated-data controls to show."""
     user = st.session_state.get(USER_DATA)
-    options = [
-        *BUILTINS,
-        *([UPLOAD] if user is not None or st.session_state.dataset == UPLOAD else []),
-    ]
-    st.selectbox("Dataset", options, key="dataset", format_func=lambda name: title(name, user))
     name = st.session_state.dataset
+    if picker:
+        options = [*BUILTINS, *([UPLOAD] if user is not None or name == UPLOAD else [])]
+        st.selectbox("Dataset", options, key="dataset", format_func=lambda n: title(n, user))
     if name != UPLOAD:
         st.caption(BUILTINS[name].lesson)
     elif user is None:
@@ -292,6 +291,9 @@ def dataset_ui() -> tuple[str, ...]:
         )
     else:
         st.caption(summary(user))
+    uses = BUILTINS[name].params if name in BUILTINS else ()
+    if not picker:  # and no file to pick either
+        return uses
     with st.container():  # (one place whatever it holds: the expander below stays open)
         messages_ui("data")  # a file that could not be used, say
     with st.expander("Your own data (CSV file)", expanded=name == UPLOAD and user is None):
@@ -305,7 +307,7 @@ def dataset_ui() -> tuple[str, ...]:
         )
         if user is not None and user.csv is not None:
             columns_ui(user)
-    return BUILTINS[name].params if name in BUILTINS else ()
+    return uses
 
 
 def title(name: str, user: UserData | None) -> str:

@@ -17,7 +17,7 @@ import streamlit as st
 import lrcore
 from lrcore.settings import LOSS_SCALES, Settings
 
-from . import figures, runs, sources
+from . import figures, lessons, runs, sources
 from .components.player import player
 from .explain import pinned
 from .explain.summary import summary_ui
@@ -67,7 +67,8 @@ def views_ui(
             ),
             key="player",
         )
-        st.segmented_control(label("loss_scale"), LOSS_SCALES, key="loss_scale", required=True)
+        if lessons.shown("loss_scale", settings):
+            st.segmented_control(label("loss_scale"), LOSS_SCALES, key="loss_scale", required=True)
     sources.exclusion_ui(source)  # how many points are left out, and how to bring them back
     summary_ui(data, run, lrcore.closed_form(data.x, data.y))
 

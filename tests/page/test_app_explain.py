@@ -19,11 +19,11 @@ from streamlit.testing.v1 import AppTest
 import lrcore
 from lrcore import settings as cfg
 from lrcore.explain import rates
-from lrui import figures, lessons
+from lrui import figures, lessons, sidebar
 from lrui.explain import update
 from lrui.text import fmt
 from support import reference
-from support.page import component_of, figure_of, log_of
+from support.page import component_of, figure_of, log_of, widget_keys
 
 TIMEOUT = 60
 
@@ -373,15 +373,18 @@ def test_each_lesson_link_loads_with_no_warning_and_shows_its_prompt(name):
     assert query(at)["lesson"] == name
     hidden = set(query(at)["hide"].split(","))
     assert hidden == set(lesson.hide)
-    style = " ".join(h.proto.body for h in at.html)
-    for control in lesson.hide:
-        assert f".st-key-{control}" in style
+    assert not hidden & widget_keys(at)  # the controls it hides are not on the page
     for key, value in lesson.settings.items():
         assert query(at)[key] == value
+    for _ in range(2):  # and their values hold, reruns after
+        at.run()
+        assert all(query(at)[key] == value for key, value in lesson.settings.items())
     at.button(key="leave_lesson").click()
     at.run()
     assert not at.info and "lesson" not in query(at) and "hide" not in query(at)
-    assert not any("display: none" in h.proto.body for h in at.html)
+    folded = {name for _, names in sidebar.FOLDS.values() for name in names}  # folds closed
+    assert hidden - folded <= widget_keys(at)  # every control is back
+    assert all(query(at)[key] == value for key, value in lesson.settings.items())
 
 
 def test_a_lesson_link_keeps_the_settings_it_names():

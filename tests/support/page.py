@@ -73,3 +73,16 @@ def number_of(text: str) -> float:
     mantissa, _, power = text.replace("−", "-").replace(",", "").partition("×10")
     exponent = power.translate(str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-"))
     return float(f"{mantissa}e{exponent or 0}")
+
+
+def widget_keys(at: AppTest) -> set[str]:
+    """The keys of every widget on the page (its id is "$$ID-<hash>-<key>")."""
+
+    def walk(node):
+        element_id = getattr(getattr(node, "proto", None), "id", "")
+        if isinstance(element_id, str) and element_id.startswith("$$ID-"):
+            yield element_id.split("-", 2)[2]
+        for child in getattr(node, "children", {}).values():
+            yield from walk(child)
+
+    return set(walk(at._tree))
