@@ -133,6 +133,19 @@ def curve(
     pad = 0.02 * max(hi - lo, 1e-9)
     x_range = [lo - pad, hi + pad]
     shapes, notes = _marks(marks, x_range)
+    if not (np.isfinite(epochs) & ~diverged).any():  # an empty lower plot says why
+        notes.append(
+            {
+                "name": "none within 1%",
+                "text": f"No run gets within 1% in {iterations:,} epochs: try more epochs",
+                "x": 0.5,
+                "xref": "x2 domain",
+                "y": 0.5,
+                "yref": "y2 domain",
+                "showarrow": False,
+                "font": {"size": 13},
+            }
+        )
     layout = _layout(CURVE_HEIGHT)
     layout.update(
         xaxis=_axis("", [0, 1], x_range, "y", type="log", showticklabels=False),

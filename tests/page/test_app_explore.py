@@ -205,6 +205,26 @@ def test_the_limit_the_fastest_and_the_current_step_are_marked_where_they_are():
     assert (gone == (eta > 2 / lam_max)).all()
 
 
+def test_an_empty_epochs_plot_says_why():
+    """When no run of the curve gets within 1% (lrcore.sweep says so too), its lower plot is
+    empty and a note in it says so; when some do, there is no such note."""
+
+    def note(at: AppTest) -> list[str]:
+        spec = figure(at)
+        return [
+            a["text"] for a in spec["layout"]["annotations"] if a.get("name") == "none within 1%"
+        ]
+
+    short = open_page({"iterations": "100"}, explore=True)
+    eta = trace(figure(short), "epochs to 1%")["x"]
+    assert not np.isfinite(
+        lrcore.sweep(BLOG.x, BLOG.y, step_sizes=eta, iterations=100).epochs
+    ).any()
+    assert all(v is None for v in trace(figure(short), "epochs to 1%")["y"])
+    assert note(short) == ["No run gets within 1% in 100 epochs: try more epochs"]
+    assert note(open_page(explore=True)) == []  # the blog's 50,000 epochs: some runs do
+
+
 def test_each_rerun_marks_only_its_own_run_on_the_figures_built_once():
     """The curve and the map are built once for every step size and β (st.cache_resource:
     one figure shared by every session) and each rerun marks its own run on a copy. Were the
