@@ -26,6 +26,7 @@ from typing import NamedTuple
 import numpy as np
 
 LINEAR = ("gd", "momentum", "nesterov")
+WITH_MOMENTUM = ("momentum", "nesterov")  # the optimizers that read β (settings.momentum)
 ADAM_BETA1, ADAM_BETA2, ADAM_EPS = 0.9, 0.999, 1e-8
 
 

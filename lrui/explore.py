@@ -20,7 +20,7 @@ import streamlit as st
 
 import lrcore
 from lrcore.explain import Rates
-from lrcore.optim import LINEAR  # the optimizers lrcore.sweep works out exactly
+from lrcore.optim import LINEAR, WITH_MOMENTUM  # LINEAR: what lrcore.sweep works out exactly
 from lrcore.settings import DEFAULTS, WORK_BUDGET, Settings, work_seconds
 
 from . import explore_figures as xf
@@ -94,14 +94,14 @@ def section_ui(settings: Settings, data: lrcore.Dataset, data_key: str) -> None:
         disabled=curve.best is None,
         help="Make the step with the fewest epochs to 1% the run on screen",
     )
-    if settings.optimizer in ("momentum", "nesterov"):
+    if settings.optimizer in WITH_MOMENTUM:
         grid_ui(settings, data, data_key)
 
 
 def sweep_settings(settings: Settings) -> Settings:
     """The settings a sweep reads (the step size is what it sweeps), every other one at its
     default: one cached curve serves every step size."""
-    moving = settings.optimizer in ("momentum", "nesterov")
+    moving = settings.optimizer in WITH_MOMENTUM
     sgd = settings.optimizer == "sgd"
     return DEFAULTS.replace(
         optimizer=settings.optimizer,
@@ -170,7 +170,7 @@ def curve_figure(key: str, *, _settings: Settings, _data: lrcore.Dataset) -> Cur
     settings, data = _settings, _data
     r = why(settings, data)  # λmax, λmin and the optimizer's limit (gd's for adam and sgd)
     plan = curve_plan(settings, len(data), r.limit, slider_range(r.limit))
-    moving, sharp = settings.optimizer in ("momentum", "nesterov"), settings.optimizer in LINEAR
+    moving, sharp = settings.optimizer in WITH_MOMENTUM, settings.optimizer in LINEAR
     row = lrcore.sweep(
         data.x,
         data.y,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 import lrcore
+from lrcore.optim import WITH_MOMENTUM
 from lrcore.settings import DEFAULTS, FIELDS, OPTIMIZERS, Settings
 
 from . import lessons, sources
@@ -89,7 +90,7 @@ def controls_ui(settings: Settings, data: lrcore.Dataset) -> None:
             step=0.001,
             key="momentum",
             format="%.3f",
-            disabled=optimizer not in ("momentum", "nesterov"),
+            disabled=optimizer not in WITH_MOMENTUM,
         )
     folded("fold_start", hidden)
     if shown("standardize"):

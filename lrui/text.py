@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 
+from lrcore.optim import WITH_MOMENTUM
 from lrcore.settings import FIELDS, Settings
 
 
@@ -91,7 +92,7 @@ def scales(x, y) -> dict[str, float]:
 def words(settings: Settings) -> str:
     """A run's settings in a few words: 'gd, η = 0.0005, raw x, 50,000 epochs'."""
     parts = [settings.optimizer, f"η = {settings.step_size:g}"]
-    if settings.optimizer in ("momentum", "nesterov"):
+    if settings.optimizer in WITH_MOMENTUM:
         parts.append(f"β = {settings.momentum:g}")
     if settings.optimizer == "sgd":
         parts.append(f"batch {settings.batch_size}")

@@ -12,7 +12,7 @@ import numpy as np
 import streamlit as st
 
 import lrcore
-from lrcore.optim import LINEAR
+from lrcore.optim import LINEAR, WITH_MOMENTUM
 from lrcore.settings import Settings, train_args
 
 from ..components.live_math import live_math
@@ -253,9 +253,7 @@ def math_ui(settings: Settings, data, run) -> None:
         )
         for formula in STANDARDIZED_TEX:
             st.latex(formula)
-    beta = (
-        f" and β = {settings.momentum:g}" if settings.optimizer in ("momentum", "nesterov") else ""
-    )
+    beta = f" and β = {settings.momentum:g}" if settings.optimizer in WITH_MOMENTUM else ""
     st.markdown(
         f"The update rule of **{settings.optimizer}**, with step size η = {settings.step_size:g}"
         f"{beta}{SYMBOLS.get(settings.optimizer, '')}:"
