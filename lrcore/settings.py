@@ -190,6 +190,8 @@ def group(name: str) -> tuple[str, ...]:
 
 # the generated data's controls: every data setting but the dataset itself
 DATA_CONTROLS = tuple(n for n in group("data") if n != "dataset")
+# every setting with a control on the page (and a CLI flag): all but the link-only ones
+CONTROLS = tuple(n for n in FIELDS if n not in LINK_ONLY)
 
 
 def train_args(settings: Settings) -> dict[str, Any]:
@@ -243,7 +245,7 @@ def _setting_names(text: Any) -> str:
     first that is not a setting a link may hide."""
     names = [word.strip() for word in str(text).split(",") if word.strip()]
     for word in names:
-        if word not in FIELDS or word in LINK_ONLY:
+        if word not in CONTROLS:
             raise SettingError(f"hide: {word!r} is not a setting")
     return ",".join(name for name in FIELDS if name in names)
 
@@ -254,7 +256,7 @@ def _nearest(name: str, text: Any) -> Any:
     f = FIELDS[name]
     if name == "hide":
         words = {word.strip() for word in str(text).split(",")}
-        return ",".join(n for n in FIELDS if n in words and n not in LINK_ONLY)
+        return ",".join(n for n in CONTROLS if n in words)
     try:
         number = float(text)
     except (TypeError, ValueError):

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 
-from lrcore.settings import DATA_CONTROLS, FIELDS, LINK_ONLY, Settings, to_params
+from lrcore.settings import CONTROLS, DATA_CONTROLS, Settings, to_params
 
 from .text import label
 
@@ -127,12 +127,9 @@ def hidden(settings: Settings) -> tuple[str, ...]:
 
 def shown(name: str, settings: Settings) -> bool:
     """Draw the control of setting `name`? Not if the link hides it: it is then not drawn at
-    all (every control costs each rerun its share of the server), and its value is kept (a
-    widget not drawn in a run loses its value otherwise)."""
-    if name not in hidden(settings):
-        return True
-    st.session_state[name] = st.session_state[name]
-    return False
+    all (every control costs each rerun its share of the server; sources.prepare keeps the
+    value of a control that is not drawn)."""
+    return name not in hidden(settings)
 
 
 def _leave_lesson() -> None:
@@ -170,7 +167,7 @@ def lessons_ui(chosen: Settings) -> None:
             for name, lesson in LESSONS.items()
         )
     )
-    choices = [n for n, f in FIELDS.items() if n not in LINK_ONLY]
+    choices = list(CONTROLS)
     hide = st.multiselect(
         "Or share this run with these controls hidden",
         choices,

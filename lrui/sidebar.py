@@ -102,10 +102,8 @@ def folded(key: str, hidden: tuple[str, ...]) -> None:
     values came from elsewhere (a link, a lesson: they cannot change while it is closed) and
     are not the defaults; a link that hides some of them leaves those out, all of them the
     fold."""
-    title, names = FOLDS[key]
+    title, names = FOLDS[key]  # (their values are kept while closed: sources.prepare)
     state = st.session_state
-    for name in names:  # a widget not drawn in a run loses its value otherwise
-        state[name] = state[name]
     if set(names) <= set(hidden):
         return
     values = tuple(state[name] for name in names)

@@ -21,7 +21,7 @@ from lrcore.csvdata import MAX_BYTES, MAX_ROWS, CsvData, CsvError, load_csv
 from lrcore.datasets import BUILTINS, load_builtin
 from lrcore.linkpoints import MAX_LINK_POINTS, decode_points, encode_points
 from lrcore.settings import (
-    DATA_CONTROLS,
+    CONTROLS,
     DEFAULTS,
     FIELDS,
     MAX_EXCLUDE_CHARS,
@@ -35,7 +35,6 @@ from . import figures
 from .text import digest, escape
 
 FALLBACK = DEFAULTS.dataset  # what "upload" shows while there is no file (a link's)
-CONTROLS = DATA_CONTROLS  # the generated-data controls
 # st.session_state keys of this module
 USER_DATA = "_user_data"  # UserData: the last good file, or the points a link carried
 MESSAGES = "_data_messages"  # {place: [(kind, text)]}: shown once, on this or the next run
@@ -197,13 +196,14 @@ def run_data(settings: Settings) -> RunData:
 
 
 def prepare(url_loaded: bool) -> None:
-    """Before the run reads the settings: keep the values of hidden data controls, make
+    """Before the run reads the settings: keep the values of the controls a run may not draw
+    (a folded, hidden or unused one: a widget not drawn in a run loses its value otherwise), make
     `points` follow the dataset, and bring left-out points back when the data changes.
     url_loaded: the settings were just loaded from the URL (a link opened or edited).
     (It also has the session's memory given back once the tab has closed: watch_session_end.)"""
     watch_session_end()
     state = st.session_state
-    for name in CONTROLS:  # a widget not drawn in a run loses its value otherwise
+    for name in CONTROLS:
         state[name] = state[name]
     user = state.get(USER_DATA)
     if (

@@ -130,7 +130,7 @@ def test_only_the_controls_a_dataset_listens_to_are_shown(name):
     at.session_state["fold_line"] = True  # (the true line's fold, opened)
     at.run()
     shown = {w.key for kind in ("select_slider", "number_input") for w in getattr(at, kind)}
-    generated = set(sources.CONTROLS)
+    generated = set(cfg.DATA_CONTROLS)
     assert shown & generated == set(lrcore.BUILTINS[name].params)
     assert ("new_data" in {b.key for b in at.button}) == ("seed" in shown)
 
