@@ -13,7 +13,7 @@ import streamlit as st
 
 import lrcore
 from lrcore.settings import FIELDS, Settings, bounded, from_params, to_params
-from lrui import explain, explore, lessons, results, runs, sidebar, sources, url, views
+from lrui import explain, explore, figures, lessons, results, runs, sidebar, sources, url, views
 from lrui.explain import limit, pinned
 from lrui.text import code_block, digest
 
@@ -28,7 +28,8 @@ INTRO = (
 # window under a lesson's prompt; on a phone, the lesson's button goes under its prompt.
 PAGE_CSS = (
     "<style>[data-testid=stMainBlockContainer] { padding-top: 2.5rem; }"
-    "@media (max-width: 640px) { .st-key-lesson_prompt { flex-wrap: wrap; } }</style>"
+    "@media (max-width: 640px) { .st-key-lesson_prompt { flex-wrap: wrap; } }"
+    f"{figures.TEXT_CSS}</style>"
 )
 
 
