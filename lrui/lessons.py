@@ -16,6 +16,7 @@ import streamlit as st
 
 from lrcore.settings import CONTROLS, DATA_CONTROLS, Settings, to_params
 
+from .address import reachable_base
 from .text import label
 
 START = ("w0", "b0")
@@ -159,7 +160,7 @@ def lesson_ui(settings: Settings) -> bool:
 
 def lessons_ui(chosen: Settings) -> None:
     """The ready links, and a link to this run with chosen controls hidden."""
-    base = (st.context.url or "").split("?")[0]
+    base, note = reachable_base()
     st.markdown("Each link opens the page with a prompt and only the controls the exercise needs:")
     st.markdown(
         "\n".join(
@@ -177,3 +178,5 @@ def lessons_ui(chosen: Settings) -> None:
     )
     params = to_params(chosen.replace(hide=",".join(n for n in choices if n in hide)))
     st.code(base + "?" + urllib.parse.urlencode(params), language=None, wrap_lines=True)
+    if note:  # which address the links above use
+        st.caption(note)

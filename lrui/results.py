@@ -13,6 +13,7 @@ import lrcore
 from lrcore.settings import Settings
 
 from . import runs, sources
+from .address import qr_ui, reachable_base
 from .text import NOISE, number, zeroed
 from .url import share_link
 
@@ -33,7 +34,7 @@ def results_ui(chosen: Settings, run: runs.Run, fit: lrcore.Fit) -> None:
 
 
 def share_ui(chosen: Settings, run: runs.Run) -> None:
-    """The log as CSV, the settings as JSON, and the link to this run."""
+    """The log as CSV, the settings as JSON, and the link to this run (as a QR code too)."""
     csv, settings_json = st.columns(2)
     csv.download_button(
         "Log as CSV",
@@ -52,7 +53,12 @@ def share_ui(chosen: Settings, run: runs.Run) -> None:
         on_click="ignore",
     )
     st.caption(sources.link_caption())
-    st.code(share_link(chosen), language=None, wrap_lines=True)
+    link = share_link(chosen)
+    st.code(link, language=None, wrap_lines=True)
+    _, note = reachable_base()
+    if note:
+        st.caption(note)
+    qr_ui(link, key="share_qr")
 
 
 COLUMNS = ("w", "b", "loss", "dw", "db")

@@ -24,6 +24,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from lrcore.settings import FIELDS, Settings, from_params, to_params
 
 from . import lessons
+from .address import reachable_base
 from .text import code_block
 
 # st.session_state keys of this module
@@ -66,7 +67,8 @@ def link_ui(chosen: Settings) -> None:
 
 
 def share_link(settings: Settings) -> str:
-    base = (st.context.url or "").split("?")[0]
+    """The link to this run, at the address other computers reach the page at."""
+    base, _ = reachable_base()
     return base + "?" + urllib.parse.urlencode(to_params(settings))
 
 
