@@ -345,11 +345,11 @@ def picked(key: str) -> None:
 
 def use(eta: float | None, beta: float | None = None, limit: float | None = None) -> None:
     """Make (η, β) the run on screen: η to 3 significant digits on the same side of `limit`
-    (xf.readable), β to the slider's 0.001, both within their sliders' bounds."""
+    (lrcore.rounded_step), β to the slider's 0.001, both within their sliders' bounds."""
     if eta is None or not (math.isfinite(eta) and eta > 0):
         return
     lo, hi = bounds("step_size")
-    st.session_state["step_size"] = min(max(xf.readable(eta, limit), lo), hi)
+    st.session_state["step_size"] = min(max(lrcore.rounded_step(eta, limit), lo), hi)
     if beta is not None and math.isfinite(beta):
         lo, hi = bounds("momentum")
         st.session_state["momentum"] = min(max(round(beta, 3), lo), hi)

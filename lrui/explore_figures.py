@@ -5,7 +5,7 @@
 
 Each grid point is a whole run. Every drawn point carries its own `customdata`: the step size
 η, the momentum β and the largest stable step at that β, so a click on it tells the page which
-run to show, and how to round η (readable()) without crossing the stability limit.
+run to show, and how to round η (lrcore.rounded_step) without crossing the stability limit.
 
 Pure: arrays in, Plotly figure dicts out (no Streamlit here). Colours are figures.py's.
 """
@@ -35,19 +35,6 @@ class Marks(NamedTuple):
     sharp: bool = True  # the limit is the optimizer's own (gd, momentum, nesterov): shade past it
     limit_label: str = "limit"  # what the limit line says
     fastest_label: str = "fastest"
-
-
-def readable(eta: float, limit: float | None = None, digits: int = 3) -> float:
-    """η to `digits` significant digits (for a readable link), on the same side of the stability
-    `limit` as η itself: 0.00060072 below a limit of 0.00060077 becomes 0.0006, not 0.000601."""
-    if not (math.isfinite(eta) and eta > 0):
-        return eta
-    near = float(f"{eta:.{digits}g}")
-    if limit is None or not math.isfinite(limit) or (near < limit) == (eta < limit):
-        return near
-    scale = 10.0 ** (math.floor(math.log10(eta)) - digits + 1)
-    rounded = math.floor(eta / scale) if eta < limit else math.ceil(eta / scale)
-    return float(f"{rounded * scale:.{digits}g}")
 
 
 def step_range(limit: float, lo: float, hi: float) -> tuple[float, float]:
