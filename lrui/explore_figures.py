@@ -65,11 +65,13 @@ def curve(
     iterations: int,
     marks: Marks,
     simulated: bool = False,
+    none_within: str = "try more epochs",
 ) -> dict:
     """Two stacked plots over the step size: the loss after `iterations` epochs (diverged runs
     as crosses along the top) and the epochs to get within 1% of the optimum (runs that never
-    did are left out), with the limit and the fastest step as vertical lines (the current
-    step: with_current) and the diverging region shaded. Each point's customdata: [η, None,
+    did are left out; if none did, the lower plot says so, and `none_within`: what would),
+    with the limit and the fastest step as vertical lines (the current step: with_current) and
+    the diverging region shaded. Each point's customdata: [η, None,
     limit] (no β: a click keeps the momentum)."""
     eta = np.asarray(step_sizes, dtype=np.float64)
     loss, epochs = np.asarray(loss, dtype=np.float64), np.asarray(epochs, dtype=np.float64)
@@ -124,7 +126,7 @@ def curve(
         notes.append(
             {
                 "name": "none within 1%",
-                "text": f"No run gets within 1% in {iterations:,} epochs: try more epochs",
+                "text": f"No run gets within 1% in {iterations:,} epochs: {none_within}",
                 "x": 0.5,
                 "xref": "x2 domain",
                 "y": 0.5,

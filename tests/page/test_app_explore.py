@@ -220,7 +220,11 @@ def test_an_empty_epochs_plot_says_why():
         lrcore.sweep(BLOG.x, BLOG.y, step_sizes=eta, iterations=100).epochs
     ).any()
     assert all(v is None for v in trace(figure(short), "epochs to 1%")["y"])
-    assert note(short) == ["No run gets within 1% in 100 epochs: try more epochs"]
+    # what would: the fastest step's epochs (the button sets them), gd's exact prediction
+    assert note(short) == [
+        "No run gets within 1% in 100 epochs: try 50,000 epochs (the button below)"
+    ]
+    assert short.button(key="explore_fastest").label == "Use the fastest step and 50,000 epochs"
     assert note(open_page(explore=True)) == []  # the blog's 50,000 epochs: some runs do
 
 
