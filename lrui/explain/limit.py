@@ -53,7 +53,11 @@ def step_stops(limit: float) -> list[float]:
 
 def stable_stop(settings: Settings, data) -> float:
     """The largest slider stop below the limit: the step the advice buttons offer."""
-    limit = limit_of(settings, data)
+    return stable_stop_of(limit_of(settings, data))
+
+
+def stable_stop_of(limit: float) -> float:
+    """The largest stop of the slider on data with this limit that is below it."""
     return max([v for v in step_stops(limit) if v < limit] or [step_stops(limit)[0]])
 
 
