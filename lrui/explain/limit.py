@@ -238,7 +238,7 @@ def far_text(settings: Settings, data, stop: Settings, std: Offer) -> str:
     )
 
 
-ICONS = {"use_standardized": ":material/straighten:", "use_stable_step": ":material/check:"}
+ICONS = {"use_standardized": ":material/straighten:", "use_more_epochs": ":material/update:"}
 
 
 def apply(changes: dict) -> None:
@@ -303,14 +303,15 @@ def divergence_text(settings: Settings, data, last, first) -> str:
         f"{settings.step_size:g} is too large for {settings.optimizer} on this data"
     )
     todo = ADVICE + ("" if settings.standardize else " or train on standardized x")
+    todo += " (the buttons below)"
     if advice(settings, data).sentence:  # plain gd cannot get there: standardized x first
-        todo = "Train on standardized x"
+        todo = "Train on standardized x: below, why"
     if settings.optimizer not in LINEAR:
-        return f"{text}. {todo} (the buttons below)."
+        return f"{text}. {todo}."
     limit = limit_of(settings, data)
     return (
         f"{text}: it converges only below {fmt(limit)} ({LIMIT_RULE[settings.optimizer]}). "
-        f"{growth_text(settings, data)} {todo} (the buttons below)."
+        f"{growth_text(settings, data)} {todo}."
     )
 
 
