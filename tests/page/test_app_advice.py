@@ -216,3 +216,27 @@ def test_property_1_the_stable_stop_is_below_the_limit(log_limit):
     stop = stable_stop_of(limit)
     assert stop < limit and stop in step_stops(limit)
     assert all(v >= limit for v in step_stops(limit) if v > stop)
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        {"iterations": 10_000},  # gd below the limit, too few epochs: the button adds them
+        {"optimizer": "momentum", "step_size": 0.005},  # above momentum's limit 0.00114
+        {"optimizer": "nesterov", "step_size": 0.001, "iterations": 1000},
+    ],
+    ids=["gd_short", "momentum_diverged", "nesterov_diverged"],
+)
+def test_the_first_button_gets_there_on_the_blogs_generated_data(state):
+    """The blog's data (generated, x from 0 to 100): whatever the first button is, the run it
+    sets ends within 1% of the least-squares line."""
+    at = AppTest.from_file("../../app.py", default_timeout=TIMEOUT)
+    for key, value in state.items():  # a link with these settings
+        at.query_params[key] = str(value)
+    at.run()
+    data = lrcore.load_builtin("blog")
+    assert not within_1pct(data.x, data.y, settings_of(at))  # the case: diverged or short
+    advice_buttons(at)[0].click().run()
+    s = settings_of(at)
+    assert s.iterations <= MOST_EPOCHS and not at.error
+    assert within_1pct(data.x, data.y, s)
