@@ -66,6 +66,8 @@ def main() -> None:
             limit.advice_ui(settings, data)
         elif warning := limit.warning_text(settings, data, run.last):
             st.warning(warning)
+        elif limit.slow(settings, data, run.last):
+            limit.advice_ui(settings, data, limit.SLOW)
         if note := limit.optimizer_note(settings, data, run.last):
             st.info(note)
     results.results_ui(chosen, run, lrcore.closed_form(data.x, data.y))

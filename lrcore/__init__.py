@@ -8,7 +8,7 @@
 
 from .data import DataError, Dataset, as_dataset, make_data
 from .datasets import BUILTINS, Builtin, load_builtin
-from .model import Fit, closed_form, condition_number, stable_step_size
+from .model import Fit, closed_form, condition_number, rounded_step, stable_step_size
 from .sweep import Sweep, sweep
 from .train import OPTIMIZERS, State, train
 
@@ -26,6 +26,7 @@ __all__ = [
     "condition_number",
     "load_builtin",
     "make_data",
+    "rounded_step",
     "stable_step_size",
     "sweep",
     "train",

@@ -14,6 +14,7 @@ the right answer.
 from __future__ import annotations
 
 import math
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import NamedTuple
 
 import numpy as np
@@ -107,6 +108,33 @@ def stable_step_size(x, y, optimizer: str = "gd", momentum=0.9, standardize: boo
     beta = momentum if isinstance(momentum, (int, float)) else np.asarray(momentum, np.float64)
     factor = {"momentum": 2 * (1 + beta), "nesterov": 2 * (1 + beta) / (1 + 2 * beta)}
     return factor.get(optimizer, 2.0) / lam_max
+
+
+def rounded_step(eta: float, limit: float | None = None, digits: int = 3) -> float:
+    """η as the page shows and sets it: `digits` significant digits, on the same side of the
+    stability `limit` as η itself. Below the limit η is rounded down, to more digits where
+    `digits` (or the 4 the page writes the limit with) would read as the limit: under a limit of
+    5.1012e-15, 5.1009e-15 becomes 5.1e-15 (5.100, not 5.10: the limit to 3 digits). At or
+    above the limit η is rounded up."""
+    if not (math.isfinite(eta) and eta > 0):
+        return eta
+    if limit is None or not math.isfinite(limit):
+        return float(f"{eta:.{digits}g}")
+    if eta >= limit:  # a diverging step stays one
+        return _to_digits(eta, digits, ROUND_CEILING)
+    shown = float(f"{limit:.4g}")  # the limit as the page writes it
+    for d in range(digits, 17):
+        step = _to_digits(eta, d, ROUND_FLOOR)  # ≤ η < limit
+        if step not in (float(f"{limit:.{d}g}"), shown):
+            return step
+    return _to_digits(eta, 17, ROUND_FLOOR)
+
+
+def _to_digits(v: float, digits: int, rounding: str) -> float:
+    """v's shortest decimal (repr: the digits people see) rounded down (ROUND_FLOOR) or up to
+    `digits` significant digits. float() keeps the order: down stays ≤ v, up stays ≥ v."""
+    shown = Decimal(repr(float(v)))
+    return float(shown.quantize(Decimal(1).scaleb(shown.adjusted() - digits + 1), rounding))
 
 
 def condition_number(x, standardize: bool = False) -> float:

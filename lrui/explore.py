@@ -25,6 +25,7 @@ from lrcore.settings import DEFAULTS, WORK_BUDGET, Settings, work_seconds
 
 from . import explore_figures as xf
 from . import sources
+from .explain import limit
 from .explain.limit import LIMIT_RULE, step_stops, why
 from .figures import Prebuilt, frozen
 from .sidebar import bounds
@@ -86,16 +87,47 @@ def section_ui(settings: Settings, data: lrcore.Dataset, data_key: str) -> None:
         f"same start: **click one** to make it the run on screen. {curve.sentence}"
         + (f"\n\n{curve.plan.note}" if curve.plan.note else "")
     )
-    st.button(
-        "Use the fastest step",
-        key="explore_fastest",
-        on_click=use,
-        args=(curve.best, None, curve.limit),
-        disabled=curve.best is None,
-        help="Make the step with the fewest epochs to 1% the run on screen",
-    )
+    fastest_ui(settings, data, curve)
     if settings.optimizer in WITH_MOMENTUM:
         grid_ui(settings, data, data_key)
+
+
+def fastest_run(settings: Settings, data: lrcore.Dataset, best, limit_: float | None):
+    """The run the fastest step makes (rounded below the limit, with the epochs it needs to
+    get within 1%), or None if it cannot get there within the epochs slider's maximum."""
+    if best is None:
+        return None
+    step = lrcore.rounded_step(best, limit_)
+    if settings.optimizer not in LINEAR:
+        return settings.replace(step_size=step)
+    return limit.reaching(settings, data, step) if step < limit_ else None
+
+
+def fastest_ui(settings: Settings, data: lrcore.Dataset, curve: Curve) -> None:
+    """The button under the curve: the fastest step (with more epochs if it needs them), or,
+    where plain steps cannot get within 1% in the slider's epochs, standardized x."""
+    target = fastest_run(settings, data, curve.best, curve.limit)
+    if target is None and not settings.standardize and settings.optimizer in LINEAR:
+        offer = limit.offer(settings, limit.on_standardized(settings, data))
+        st.button(
+            offer.label,
+            key="explore_standardized",
+            on_click=limit.apply,
+            args=(offer.changes,),
+            help="No step gets within 1% in the slider's epochs on raw x: standardized x does",
+        )
+        return
+    more = target is not None and target.iterations != settings.iterations
+    st.button(
+        f"Use the fastest step and {target.iterations:,} epochs"
+        if more
+        else "Use the fastest step",
+        key="explore_fastest",
+        on_click=limit.apply,
+        args=({"step_size": target.step_size, "iterations": target.iterations} if target else {},),
+        disabled=target is None,
+        help="Make the step with the fewest epochs to 1% the run on screen",
+    )
 
 
 def sweep_settings(settings: Settings) -> Settings:
@@ -192,6 +224,21 @@ def curve_figure(key: str, *, _settings: Settings, _data: lrcore.Dataset) -> Cur
         limit_label=f"limit {LIMIT_RULE[settings.optimizer]}" if sharp else "gd's limit",
         fastest_label="gd's fastest" if moving else "fastest 2/(λmin+λmax)",
     )
+    if settings.optimizer == "gd":
+        best = fastest
+    else:
+        at = xf.best_point(row.epochs, row.loss)
+        best = None if at is None else float(row.step_sizes[at[1]])
+    reached = bool(np.isfinite(row.epochs).any())
+    sentence = curve_sentence(settings, plan, r, best, reached)
+    if sharp and best is None:  # no run got within 1%: gd's fastest step, with more epochs
+        best = fastest
+    if not sharp or reached:
+        none_within = "try more epochs"
+    elif target := fastest_run(settings, _data, best, r.limit):
+        none_within = f"try {target.iterations:,} epochs (the button below)"
+    else:
+        none_within = "on raw x no step can within the slider's epochs; standardized x can"
     spec = xf.curve(
         row.step_sizes,
         row.loss[0],
@@ -200,14 +247,8 @@ def curve_figure(key: str, *, _settings: Settings, _data: lrcore.Dataset) -> Cur
         iterations=plan.iterations,
         marks=marks,
         simulated=plan.simulated,
+        none_within=none_within,
     )
-    if settings.optimizer == "gd":
-        best = fastest
-    else:
-        at = xf.best_point(row.epochs, row.loss)
-        best = None if at is None else float(row.step_sizes[at[1]])
-    reached = bool(np.isfinite(row.epochs).any())
-    sentence = curve_sentence(settings, plan, r, best, reached)
     return Curve(frozen(spec), plan, best, r.limit if sharp else None, sentence)
 
 
@@ -345,11 +386,11 @@ def picked(key: str) -> None:
 
 def use(eta: float | None, beta: float | None = None, limit: float | None = None) -> None:
     """Make (η, β) the run on screen: η to 3 significant digits on the same side of `limit`
-    (xf.readable), β to the slider's 0.001, both within their sliders' bounds."""
+    (lrcore.rounded_step), β to the slider's 0.001, both within their sliders' bounds."""
     if eta is None or not (math.isfinite(eta) and eta > 0):
         return
     lo, hi = bounds("step_size")
-    st.session_state["step_size"] = min(max(xf.readable(eta, limit), lo), hi)
+    st.session_state["step_size"] = min(max(lrcore.rounded_step(eta, limit), lo), hi)
     if beta is not None and math.isfinite(beta):
         lo, hi = bounds("momentum")
         st.session_state["momentum"] = min(max(round(beta, 3), lo), hi)

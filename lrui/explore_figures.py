@@ -5,7 +5,7 @@
 
 Each grid point is a whole run. Every drawn point carries its own `customdata`: the step size
 η, the momentum β and the largest stable step at that β, so a click on it tells the page which
-run to show, and how to round η (readable()) without crossing the stability limit.
+run to show, and how to round η (lrcore.rounded_step) without crossing the stability limit.
 
 Pure: arrays in, Plotly figure dicts out (no Streamlit here). Colours are figures.py's.
 """
@@ -37,19 +37,6 @@ class Marks(NamedTuple):
     fastest_label: str = "fastest"
 
 
-def readable(eta: float, limit: float | None = None, digits: int = 3) -> float:
-    """η to `digits` significant digits (for a readable link), on the same side of the stability
-    `limit` as η itself: 0.00060072 below a limit of 0.00060077 becomes 0.0006, not 0.000601."""
-    if not (math.isfinite(eta) and eta > 0):
-        return eta
-    near = float(f"{eta:.{digits}g}")
-    if limit is None or not math.isfinite(limit) or (near < limit) == (eta < limit):
-        return near
-    scale = 10.0 ** (math.floor(math.log10(eta)) - digits + 1)
-    rounded = math.floor(eta / scale) if eta < limit else math.ceil(eta / scale)
-    return float(f"{rounded * scale:.{digits}g}")
-
-
 def step_range(limit: float, lo: float, hi: float) -> tuple[float, float]:
     """The step sizes a sweep spans: from 1000 times below the stability limit up to 3 times
     above it, within the slider's range lo..hi (all of it, should that leave nothing)."""
@@ -78,11 +65,13 @@ def curve(
     iterations: int,
     marks: Marks,
     simulated: bool = False,
+    none_within: str = "try more epochs",
 ) -> dict:
     """Two stacked plots over the step size: the loss after `iterations` epochs (diverged runs
     as crosses along the top) and the epochs to get within 1% of the optimum (runs that never
-    did are left out), with the limit and the fastest step as vertical lines (the current
-    step: with_current) and the diverging region shaded. Each point's customdata: [η, None,
+    did are left out; if none did, the lower plot says so, and `none_within`: what would),
+    with the limit and the fastest step as vertical lines (the current step: with_current) and
+    the diverging region shaded. Each point's customdata: [η, None,
     limit] (no β: a click keeps the momentum)."""
     eta = np.asarray(step_sizes, dtype=np.float64)
     loss, epochs = np.asarray(loss, dtype=np.float64), np.asarray(epochs, dtype=np.float64)
@@ -137,7 +126,7 @@ def curve(
         notes.append(
             {
                 "name": "none within 1%",
-                "text": f"No run gets within 1% in {iterations:,} epochs: try more epochs",
+                "text": f"No run gets within 1% in {iterations:,} epochs: {none_within}",
                 "x": 0.5,
                 "xref": "x2 domain",
                 "y": 0.5,

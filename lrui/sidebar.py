@@ -10,12 +10,11 @@ from lrcore.optim import WITH_MOMENTUM
 from lrcore.settings import DEFAULTS, FIELDS, OPTIMIZERS, Settings
 
 from . import lessons, sources
-from .explain.limit import limit_of, limit_ui, step_stops
+from .explain.limit import ITERATIONS, limit_of, limit_ui, step_stops
 from .text import label
 
-# Slider stops. A value from a link that is not on a grid is added to it, so links stay exact.
-# (The step size's stops depend on the data: explain.limit.step_stops.)
-ITERATIONS = [m * 10**e for e in range(6) for m in (1, 2, 5)] + [1_000_000]
+# Slider stops (the step size's and the epochs' are explain.limit's). A value from a link that is
+# not on a grid is added to it, so links stay exact.
 POINTS = [2, 5] + [m * 10**e for e in range(1, 5) for m in (1, 2, 5)] + [100_000]
 NOISES = [0.0] + [float(m * 10**e) for e in range(6) for m in (1, 2, 3, 5)] + [1e6]
 # Rarely changed controls, each group in an expander drawn only while open: every control costs

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from lrui.explore_figures import readable
+import lrcore
 from support.browser import LONG, wait_for_chart
 
 pytestmark = pytest.mark.browser
@@ -95,7 +95,7 @@ def test_a_click_on_the_sweep_makes_that_step_the_run_and_plays_it(page, url):
     )
     eta, _, limit = at["custom"][:3]
     assert at["count"] == 200 and eta < limit
-    step = readable(eta, limit)
+    step = lrcore.rounded_step(eta, limit)
     run = click_and_follow(page, "curve", at, {"step_size": f"{step:g}", "lesson": "explore"})
     assert run
     slider = page.get_by_role("slider", name="Step size (learning rate)")
@@ -121,7 +121,7 @@ def test_a_click_on_a_cell_of_the_map_sets_the_step_and_the_momentum(page, url):
     at = point(page, "map", "runs", cell)
     eta, beta, limit = at["custom"][:3]
     assert beta == 0.95 and eta < limit
-    step = readable(eta, limit)
+    step = lrcore.rounded_step(eta, limit)
     click_and_follow(page, "map", at, {"step_size": f"{step:g}", "momentum": "0.95"})
     page.wait_for_function(
         f"(y) => {{ const gd = {live('map')}; const t = gd && gd._fullData.find("

@@ -386,3 +386,32 @@ def test_property_12_closed_form_follows_the_data(data, k, d):
     assert fit_d.w == pytest.approx(fit.w, abs=TOL * floors["w"])
     assert fit_d.b == pytest.approx(fit.b - fit.w * d, abs=TOL * (floors["b"] + floors["w"] * 64))
     assert fit_d.r2 == pytest.approx(fit.r2, abs=1e-9)
+
+
+# Property 13: a step size the page sets for the student (lrcore.rounded_step: advice, fastest,
+# best (η, β), a click in Explore) stays on η's side of the stability limit, for limits from
+# 1e-16 to 10: below it, rounded down (0 < step ≤ η < limit) to at least 3 significant digits,
+# and never what the page writes for the limit (4 digits) unless η itself is; at or above it,
+# rounded up (a diverging step stays one). η is drawn anywhere below the limit, including a few
+# floats under it, where 3 digits rounded to nearest would land on or past it.
+@given(
+    st.floats(-16, 1),
+    st.one_of(st.floats(1e-6, 2.0), st.integers(-4, 4)),
+)
+def test_property_13_rounded_steps_stay_on_their_side_of_the_limit(log_limit, where):
+    limit = 10.0**log_limit
+    if isinstance(where, int):  # a few floats either side of the limit
+        eta = limit
+        for _ in range(abs(where)):
+            eta = math.nextafter(eta, 0.0 if where < 0 else math.inf)
+    else:
+        eta = where * limit
+    step = lrcore.rounded_step(eta, limit)
+    ulp3 = 10.0 ** (math.floor(math.log10(eta)) - 2)  # a unit in η's third significant digit
+    if eta < limit:
+        assert 0 < step <= eta < limit
+        assert eta - step < ulp3 * (1 + 1e-9)
+        assert step != float(f"{limit:.4g}") or eta == float(f"{limit:.4g}")
+    else:
+        assert limit <= eta <= step
+        assert step - eta < ulp3 * (1 + 1e-9)

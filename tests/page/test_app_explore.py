@@ -23,7 +23,6 @@ from streamlit.testing.v1 import AppTest
 import lrcore
 from lrcore import settings as cfg
 from lrui import explore, lessons
-from lrui import explore_figures as xf
 from support import reference
 
 TIMEOUT = 60
@@ -221,7 +220,11 @@ def test_an_empty_epochs_plot_says_why():
         lrcore.sweep(BLOG.x, BLOG.y, step_sizes=eta, iterations=100).epochs
     ).any()
     assert all(v is None for v in trace(figure(short), "epochs to 1%")["y"])
-    assert note(short) == ["No run gets within 1% in 100 epochs: try more epochs"]
+    # what would: the fastest step's epochs (the button sets them), gd's exact prediction
+    assert note(short) == [
+        "No run gets within 1% in 100 epochs: try 50,000 epochs (the button below)"
+    ]
+    assert short.button(key="explore_fastest").label == "Use the fastest step and 50,000 epochs"
     assert note(open_page(explore=True)) == []  # the blog's 50,000 epochs: some runs do
 
 
@@ -270,7 +273,7 @@ def test_use_the_fastest_step_makes_it_the_run_and_the_link_follows():
 @pytest.mark.parametrize("eta", [0.00060072, 0.00060079, 0.000123456, 0.5, 1e-9])
 def test_a_clicked_step_is_rounded_to_3_digits_on_its_own_side_of_the_limit(eta):
     limit = 0.00060077
-    got = xf.readable(eta, limit)
+    got = lrcore.rounded_step(eta, limit)
     assert got == float(f"{got:.3g}")  # 3 significant digits
     assert (got < limit) == (eta < limit)
     assert got == pytest.approx(eta, rel=1e-2)
@@ -319,7 +322,7 @@ def test_the_map_is_lrcore_sweep_over_beta_with_the_boundary_and_the_best_point(
     at.button(key="explore_best").click().run()
     assert not at.exception and not at.error
     assert at.session_state["momentum"] == beta[i]
-    assert at.session_state["step_size"] == xf.readable(eta[j], 2 * (1 + beta[i]) / lam_max)
+    assert at.session_state["step_size"] == lrcore.rounded_step(eta[j], 2 * (1 + beta[i]) / lam_max)
     assert query(at)["momentum"] == f"{beta[i]:g}"
 
 
