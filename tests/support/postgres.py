@@ -28,6 +28,7 @@ def free_port() -> int:
 class Server:
     folder: Path
     port: int
+    durable: bool = True  # False: no fsync (a test's throwaway data need not survive a crash)
 
     @property
     def url(self) -> str:
@@ -41,6 +42,8 @@ class Server:
 
     def start(self) -> None:
         options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1"
+        if not self.durable:
+            options += " -c fsync=off -c full_page_writes=off"
         self.pg_ctl("-o", options, "-l", str(self.folder / "pg.log"), "-w", "start")
 
     def stop(self) -> None:
@@ -60,14 +63,14 @@ def _run(*command: str) -> None:
 
 
 @contextlib.contextmanager
-def server() -> Iterator[Server]:
+def server(durable: bool = True) -> Iterator[Server]:
     """A started server; stopped and its folder removed at the end."""
     if not (BIN / "initdb").is_file():
         raise RuntimeError(f"no PostgreSQL 15 in {BIN}: run `make postgres`")
     folder = Path(tempfile.mkdtemp(prefix="lr-pg-"))
     if os.geteuid() == 0:
         shutil.chown(folder, "postgres", "postgres")
-    pg = Server(folder, free_port())
+    pg = Server(folder, free_port(), durable)
     try:
         _run(str(BIN / "initdb"), "-D", str(folder / "pg"), "-A", "trust", "-U", "postgres")
         pg.start()
