@@ -30,12 +30,14 @@ stay on one worker (deploy/serve_class.sh's sticky cookie).
 
 Every failure to reach the database (PostgreSQL down, the SQLite file unwritable or gone) is
 the one exception StoreUnavailable; the store reconnects by itself on the next call (a
-PostgreSQL connection is pinged before use; SQLite is opened afresh for every call).
+PostgreSQL connection is pinged before use; a SQLite connection is used only while its file
+is still there, the same and writable).
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import hmac
 import json
@@ -53,8 +55,14 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, delete, event, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DataError, DBAPIError, IntegrityError, ProgrammingError
-from sqlalchemy.pool import NullPool
+from sqlalchemy.exc import (
+    ArgumentError,
+    DataError,
+    DBAPIError,
+    DisconnectionError,
+    IntegrityError,
+    ProgrammingError,
+)
 
 from . import codes, names
 from .schema import classes, failures, metadata, students
@@ -202,7 +210,8 @@ class Store:
                 return None
         if now >= self._next_expiry:  # ended classes go within a minute of a board's refresh
             self._next_expiry = now + 60
-            self.expire()
+            with contextlib.suppress(StoreUnavailable):  # the board is shown even so
+                self.expire()
         return ClassInfo(row.code, json.loads(row.settings), row.created, row.ends, row.paused)
 
     def pause(self, code: str, key: str, client: str = "") -> bool:
@@ -468,23 +477,27 @@ def _engine(url: str, default: bool) -> Engine:
             parsed.set(drivername="postgresql+psycopg"),
             pool_pre_ping=True,  # a connection from before a restart is replaced, not used
             pool_size=5,
-            connect_args={"connect_timeout": 3},
+            # a commit does not wait for the disk: a server crash may lose its last ~0.6 s of
+            # runs (each student's next run writes their row again), never corrupt
+            connect_args={"connect_timeout": 3, "options": "-c synchronous_commit=off"},
         )
     if backend == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        path = Path(parsed.database)
         if default:
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         engine = create_engine(
             parsed.set(drivername="sqlite+pysqlite"),
-            poolclass=NullPool,  # opened for every call: a file made unwritable or moved is seen
             connect_args={"timeout": BUSY_SECONDS, "check_same_thread": False},
         )
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", functools.partial(_sqlite_connect, path))
+        event.listen(engine, "checkout", functools.partial(_sqlite_checkout, path))
         return engine
     shown = parsed.render_as_string(hide_password=True)
     raise ValueError(f"{ENV}: a sqlite:///FILE or postgresql+psycopg://… URL, not {shown}")
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def _sqlite_connect(path: Path, dbapi_connection, record) -> None:
+    """Set up a new connection, and note which file it opened."""
     cursor = dbapi_connection.cursor()
     for pragma in (
         "journal_mode=WAL",  # readers do not wait for the writer; workers share the file
@@ -494,6 +507,23 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     ):
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
+    record.info["file"] = _file_id(path)
+
+
+def _sqlite_checkout(path: Path, _dbapi_connection, record, _proxy) -> None:
+    """A pooled connection is used only while its file is still there, the same and writable
+    (else the pool opens a new one, which fails while the file is gone: StoreUnavailable).
+    Without this, a connection would go on writing to a file moved or deleted under it."""
+    if _file_id(path) != record.info.get("file") or not os.access(path, os.W_OK):
+        raise DisconnectionError("the SQLite file was moved, replaced or made read-only")
+
+
+def _file_id(path: Path) -> tuple[int, int] | None:
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino
 
 
 def _unavailable(error: DBAPIError) -> StoreUnavailable:
