@@ -311,3 +311,45 @@ def test_failed_look_ups_from_everyone_together_are_limited(stores, monkeypatch)
         assert (one, two)[n % 2].board(unknown, key, client=str(n)) is None
     with pytest.raises(TooManyTries):
         two.board(code, key, client="a new client")
+
+
+# --- where the store is --------------------------------------------------------------------
+
+
+def test_lr_class_db_chooses_the_store(db_url, monkeypatch):
+    monkeypatch.setenv(store_module.ENV, db_url.replace("postgresql+psycopg://", "postgresql://"))
+    configured = Store()  # as every worker opens it: no URL, LR_CLASS_DB says where
+    try:
+        code, key = configured.create_class(SETTINGS)
+    finally:
+        configured.close()
+    direct = Store(db_url)
+    try:
+        assert direct.board(code, key).settings == SETTINGS
+    finally:
+        direct.close()
+
+
+def test_with_nothing_configured_the_store_is_a_sqlite_file_in_the_state_folder(
+    tmp_path, monkeypatch
+):
+    monkeypatch.delenv(store_module.ENV, raising=False)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    default = Store()
+    try:
+        code, key = default.create_class(SETTINGS)
+    finally:
+        default.close()
+    path = tmp_path / "state" / "lr-dashboard" / "class.db"
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("SELECT code FROM lr_classes").all() == [(code,)]
+    engine.dispose()
+
+
+@pytest.mark.parametrize("url", ["mysql://u@h/db", "sqlite://", "not a url"])
+def test_an_unsupported_url_is_refused_in_one_line(url):
+    with pytest.raises(ValueError, match="LR_CLASS_DB") as caught:
+        Store(url)
+    assert "\n" not in str(caught.value)
