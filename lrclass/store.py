@@ -427,6 +427,7 @@ class Store:
                 self._pending.setdefault(key, values)  # unless a newer run is pending
                 self._last[key] = self.clock()  # the writer tries again in WRITE_INTERVAL
                 self._start_flusher()
+                self._lock.notify_all()
             raise
 
     def _defer(self, key: tuple[str, str], values: dict[str, Any]) -> None:
@@ -453,7 +454,7 @@ class Store:
                     due = [k for k, wait in waits.items() if wait <= 0]
                     if due:
                         break
-                    self._lock.wait(min([*waits.values(), 1.0]))
+                    self._lock.wait(min([*waits.values(), 1.0]) if waits else None)
                 batch = [(k, self._pending.pop(k)) for k in due]
                 self._last.update(dict.fromkeys(due, now))
             for key, values in batch:

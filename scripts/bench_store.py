@@ -4,7 +4,8 @@ fsync on), in one run so the two can be compared:
     .venv/bin/python scripts/bench_store.py [--students 200] [--refreshes 50] [--writes 2000]
 
 - board refresh: what the board does every 2 s at N students (board() checks the key, then
-  students(), counts() and ranked()), median wall time and this process's CPU time;
+  students(), counts() and ranked()), median wall time and this process's CPU time; for
+  PostgreSQL also the server's CPU time (its processes, from /proc), a mean per refresh;
 - record(): runs written one after another (each a real upsert: the clock moves a second per
   call, so none waits), writes per second.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import statistics
 import sys
 import tempfile
@@ -29,7 +31,25 @@ SETTINGS = {"dataset": "blog", "n": "1000", "optimizer": "gd", "step_size": "0.0
             "iterations": "50000", "lesson": "limit"}  # fmt: skip
 
 
-def bench(url: str, students: int, refreshes: int, writes: int) -> dict[str, float]:
+def server_cpu(server: postgres.Server | None) -> float:
+    """CPU seconds used so far by the PostgreSQL server's processes (0 for SQLite)."""
+    if server is None:
+        return 0.0
+    postmaster = (server.folder / "pg" / "postmaster.pid").read_text().split()[0]
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if stat.parent.name == postmaster or fields[1] == postmaster:  # the server, its children
+            total += int(fields[11]) + int(fields[12])  # utime + stime, in clock ticks
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def bench(
+    url: str, students: int, refreshes: int, writes: int, server: postgres.Server | None = None
+) -> dict[str, float]:
     seconds = itertools.count()
     store = Store(url, clock=lambda: 1.8e9 + next(seconds))
     code, key = store.create_class(SETTINGS)
@@ -39,6 +59,7 @@ def bench(url: str, students: int, refreshes: int, writes: int) -> dict[str, flo
         outcome = Outcome(44000.0 + n, 1000 + n if n % 5 else None, n % 9 == 0, 0.5)
         store.record(student, {**SETTINGS, "step_size": step}, outcome)
     walls, cpus = [], []
+    db_cpu = server_cpu(server)
     for _ in range(refreshes):
         wall, cpu = time.perf_counter(), time.process_time()
         info = store.board(code, key)
@@ -48,13 +69,15 @@ def bench(url: str, students: int, refreshes: int, writes: int) -> dict[str, flo
         walls.append(time.perf_counter() - wall)
         cpus.append(time.process_time() - cpu)
         assert info is not None and len(rows) == students
+    db_cpu = (server_cpu(server) - db_cpu) / refreshes
     start = time.perf_counter()
     for n in range(writes):
         student = joined[n % students]
         store.record(student, {**SETTINGS, "seed": str(n)}, Outcome(1.0, n, False, 0.1))
     rate = writes / (time.perf_counter() - start)
     store.close()
-    return {"wall": statistics.median(walls), "cpu": statistics.median(cpus), "rate": rate}
+    cpu = statistics.median(cpus)
+    return {"wall": statistics.median(walls), "cpu": cpu, "db": db_cpu, "rate": rate}
 
 
 def main() -> None:
@@ -67,16 +90,19 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder, postgres.server() as server:
         found = {
             "sqlite": bench(f"sqlite:///{folder}/class.db", *sizes),
-            "postgresql": bench(server.create_database("bench"), *sizes),
+            "postgresql": bench(server.create_database("bench"), *sizes, server),
         }
     print(f"{args.students} students; median of {args.refreshes} board refreshes")
-    print(f"{'store':<12}{'refresh ms':>12}{'CPU ms':>10}{'record()/s':>12}")
+    print(f"{'store':<12}{'refresh ms':>12}{'CPU ms':>10}{'+ server':>10}{'record()/s':>12}")
     for name, f in found.items():
-        print(f"{name:<12}{1e3 * f['wall']:>12.2f}{1e3 * f['cpu']:>10.2f}{f['rate']:>12.0f}")
+        print(
+            f"{name:<12}{1e3 * f['wall']:>12.2f}{1e3 * f['cpu']:>10.2f}{1e3 * f['db']:>10.2f}"
+            f"{f['rate']:>12.0f}"
+        )
     pg, lite = found["postgresql"], found["sqlite"]
     print(
         f"{'pg/sqlite':<12}{pg['wall'] / lite['wall']:>11.2f}x{pg['cpu'] / lite['cpu']:>9.2f}x"
-        f"{pg['rate'] / lite['rate']:>11.2f}x"
+        f"{'':>10}{pg['rate'] / lite['rate']:>11.2f}x"
     )
 
 
