@@ -293,7 +293,7 @@ class Store:
         return Student(student.code, student.token, student.id, cleaned)
 
     def status(self, student: Student) -> str | None:
-        """ "open" or "paused" while the student's class runs; None once it has ended."""
+        """The state of the student's class: "open", "paused", or None once it has ended."""
         query = _live(select(classes.c.paused), student.code, self.clock())
         with self._begin() as conn:
             paused = conn.scalar(query)
@@ -322,8 +322,14 @@ class Store:
         """Write every pending run now; StoreUnavailable (runs kept) if the database is down."""
         with self._lock:
             batch, self._pending = self._pending, {}
+        failed = None
         for key, values in batch.items():
-            self._write_or_keep(key, values)
+            try:
+                self._write_or_keep(key, values)
+            except StoreUnavailable as error:  # kept; the others are tried all the same
+                failed = error
+        if failed:
+            raise failed
 
     def close(self) -> None:
         """Stop the background writer, write what is pending (logged if it cannot be) and

@@ -49,3 +49,19 @@ def test_a_store_opened_while_down_creates_its_schema_when_back(db_url, clock, o
         assert store.board(code, key).settings == SETTINGS
     finally:
         store.close()
+
+
+def test_flush_during_an_outage_keeps_every_waiting_run(store, clock, outage):
+    code, _ = store.create_class(SETTINGS)
+    students = [store.join(code, token(n)) for n in range(3)]
+    for student in students:
+        store.record(student, {"step_size": "0.1"}, RUN)
+    clock.advance(0.5)
+    for n, student in enumerate(students):
+        assert not store.record(student, {"step_size": f"0.{n + 2}"}, RUN)
+    outage.stop()
+    with pytest.raises(StoreUnavailable):
+        store.flush()
+    outage.start()
+    store.flush()
+    assert [r.step_size for r in store.students(code)] == [0.2, 0.3, 0.4]
