@@ -1,20 +1,21 @@
 # Two commands for a new user: `make run` starts the dashboard, `make test` runs every test.
 # Both install what they need first (a virtual environment in .venv; the linters and axe-core
-# from npm; Debian's chromium for the browser tests, nginx for the scale-out test).
+# from npm; Debian's chromium for the browser tests, nginx for the scale-out test, PostgreSQL
+# for the class store's tests).
 # `make check` is the quick loop while working: linters and the tests that need no browser.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test check lint bench chromium nginx
+.PHONY: run test check lint bench chromium nginx postgres
 
 run: $(VENV)/.run-deps
 	$(PY) -m streamlit run app.py
 
-test: lint chromium nginx
+test: lint chromium nginx postgres
 	$(PY) -m pytest
 
-check: lint
+check: lint postgres
 	$(PY) -m pytest -m "not browser and not serving"
 
 lint: $(VENV)/.dev-deps node_modules/.installed
@@ -51,3 +52,10 @@ nginx:
 	@test -x /usr/sbin/nginx -a -f /usr/lib/nginx/modules/ngx_http_brotli_filter_module.so || { \
 	  SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nginx libnginx-mod-http-brotli-filter; }
+
+# Debian's PostgreSQL 15: the class store's tests start their own server from its binaries
+# (tests/support/postgres.py), beside a SQLite file.
+postgres:
+	@test -x /usr/lib/postgresql/15/bin/initdb || { \
+	  SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql; }

@@ -88,6 +88,7 @@ def f():
 
 ROOT = PACKAGE.parent
 PAGE = ROOT / "lrui"
+CLASS = ROOT / "lrclass"  # the class store: SQLAlchemy and the standard library, no page
 
 
 def test_the_page_is_app_py_and_the_lrui_package():
@@ -101,8 +102,26 @@ def test_only_the_page_touches_streamlit_and_plotly():
     """Streamlit and Plotly are imported by app.py and lrui/ only (tests and scripts aside)."""
     touching = sorted(
         str(path.relative_to(ROOT))
-        for folder in (ROOT, PACKAGE)
+        for folder in (ROOT, PACKAGE, CLASS)
         for path in folder.glob("*.py")
         if any(name.split(".")[0] in UI for name in foreign_imports(path.read_text()))
     )
     assert touching == ["app.py"]
+
+
+def test_the_class_store_loads_no_page_library():
+    """lrclass (the store the page's class board uses) imports neither Streamlit nor Plotly
+    (nor pandas), in its source and at run time."""
+    for path in CLASS.glob("*.py"):
+        found = foreign_imports(path.read_text(encoding="utf-8"))
+        assert [name for name in found if name.split(".")[0] not in ("sqlalchemy",)] == []
+    modules = sorted(f"lrclass.{p.stem}" for p in CLASS.glob("*.py"))
+    code = (
+        f"import sys, {', '.join(modules)}\n"
+        f"print(sorted(m for m in sys.modules if m.split('.')[0] in {(*UI, 'pandas')!r}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

@@ -1,0 +1,67 @@
+"""The store stopped under a running class (PostgreSQL down; the SQLite file's folder gone):
+one exception the page can catch, runs kept meanwhile, and recording resumes by itself when the
+store is back, with the same Store (no restart)."""
+
+from __future__ import annotations
+
+import pytest
+from test_store import RUN, SETTINGS, token, wait_for
+
+from lrclass import Store, StoreUnavailable
+
+pytestmark = pytest.mark.store
+
+
+def test_a_stopped_store_raises_one_exception_and_recording_resumes(store, clock, outage):
+    code, key = store.create_class(SETTINGS)
+    student = store.join(code, token(1))
+    assert store.record(student, {"step_size": "0.1"}, RUN)
+    outage.stop()
+    for call in (
+        lambda: store.board(code, key),
+        lambda: store.join(code, token(2)),
+        lambda: store.students(code),
+        lambda: store.status(student),
+    ):
+        with pytest.raises(StoreUnavailable, match="cannot be reached") as caught:
+            call()
+        assert key not in str(caught.value) and token(1) not in str(caught.value)
+    clock.advance(1)
+    with pytest.raises(StoreUnavailable):  # the student's page shows one notice, keeps working
+        store.record(student, {"step_size": "0.2"}, RUN)
+    clock.advance(0.5)
+    assert not store.record(student, {"step_size": "0.3"}, RUN)  # kept, to write later
+    outage.start()
+    clock.advance(1)
+    assert wait_for(lambda: store.students(code)[0].step_size == 0.3)  # by itself, no flush()
+    assert store.board(code, key).code == code
+    assert store.join(code, token(2)).name
+
+
+def test_a_store_opened_while_down_creates_its_schema_when_back(db_url, clock, outage):
+    outage.stop()
+    store = Store(db_url, clock=clock)  # a worker starting during the outage does start
+    try:
+        with pytest.raises(StoreUnavailable):
+            store.create_class(SETTINGS)
+        outage.start()
+        code, key = store.create_class(SETTINGS)
+        assert store.board(code, key).settings == SETTINGS
+    finally:
+        store.close()
+
+
+def test_flush_during_an_outage_keeps_every_waiting_run(store, clock, outage):
+    code, _ = store.create_class(SETTINGS)
+    students = [store.join(code, token(n)) for n in range(3)]
+    for student in students:
+        store.record(student, {"step_size": "0.1"}, RUN)
+    clock.advance(0.5)
+    for n, student in enumerate(students):
+        assert not store.record(student, {"step_size": f"0.{n + 2}"}, RUN)
+    outage.stop()
+    with pytest.raises(StoreUnavailable):
+        store.flush()
+    outage.start()
+    store.flush()
+    assert [r.step_size for r in store.students(code)] == [0.2, 0.3, 0.4]
