@@ -37,6 +37,7 @@ from .train import Problem, check, jump, schedule, train
 
 MILESTONE = 0.01  # directions(): the milestone is the first epoch with |êᵢ| ≤ this × |êᵢ(0)|
 _WINDOW = 1 << 16  # the most epochs a milestone search computes at once
+_STEPPED = 256  # windows up to this long are stepped one product per epoch (cheaper in Python)
 
 
 class Rates(NamedTuple):
@@ -245,10 +246,10 @@ def _gd_milestone(r, k_max) -> float:
 
 
 def _first_within(a, k_max, rho, steady) -> float:
-    """The first t in 1..k_max with |(aᵗ)₀₀| ≤ MILESTONE (inf if none), every candidate epoch
-    computed from powers of a, not by stepping: aᵗ⁻¹ by repeated squaring to the epoch before
-    a window, then optim.orbit through it (each value at most log2 of the window's length
-    products away).
+    """The first t in 1..k_max with |(aᵗ)₀₀| ≤ MILESTONE (inf if none), checking windows of
+    epochs. A window starts from aˡᵒ⁻¹·(1, 0) found by repeated squaring (_column), so no error
+    is carried from one window to the next; within it, a short window steps one product per
+    epoch (at most _STEPPED of them), a long one uses optim.orbit (log2 of its length).
 
     Where |(aᵗ)₀₀| never grows (`steady`, see optim.spectrum), the first window starts near
     the guess ρᵗ = MILESTONE and moves left while the epoch before it is already within, right
@@ -257,17 +258,31 @@ def _first_within(a, k_max, rho, steady) -> float:
     guess = math.log(MILESTONE) / math.log(rho) if 0 < rho < 1 else k_max
     lo, size = (max(1, min(int(guess) - 8, k_max)), 32) if steady else (1, 128)
     while lo <= k_max:
-        y = _column(a, lo - 1)  # the state at epoch lo − 1, from (1, 0)
+        y = _column(a, lo - 1)  # the state at epoch lo − 1
         if steady and lo > 1 and abs(y[0]) <= MILESTONE:  # already within: look earlier
             lo, size = max(1, lo - size), size * 4
             continue
         n = min(k_max, lo + size - 1) - lo + 1
-        values = optim.orbit(a[None], (a @ y)[None], n)[:, 0, 0]  # (aᵗ)₀₀, t = lo .. lo + n − 1
-        hit = np.flatnonzero(np.abs(values) <= MILESTONE)
-        if hit.size:
-            return float(lo + hit[0])
+        hit = _first_in_window(a, y, n)
+        if hit is not None:
+            return float(lo + hit)
         lo, size = lo + n, min(size * 4, _WINDOW)
     return math.inf
+
+
+def _first_in_window(a, y, n) -> int | None:
+    """The first j < n with |(a^(j+1)·y)₀| ≤ MILESTONE, or None."""
+    if n > _STEPPED:
+        values = optim.orbit(a[None], (a @ y)[None], n)[:, 0, 0]
+        hit = np.flatnonzero(np.abs(values) <= MILESTONE)
+        return int(hit[0]) if hit.size else None
+    (p, q), (r, s) = a.tolist()
+    y0, y1 = y.tolist()
+    for j in range(n):
+        y0, y1 = p * y0 + q * y1, r * y0 + s * y1
+        if abs(y0) <= MILESTONE:
+            return j
+    return None
 
 
 def _column(a, k) -> np.ndarray:
