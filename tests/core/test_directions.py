@@ -390,7 +390,8 @@ def test_property_milestones_over_long_runs(optimizer, fraction, beta, iteration
 def test_the_milestone_search_looks_back_when_its_guess_is_late():
     """A map that never grows but falls at its slow rate ρ only after its fast part has done
     the work: a(t) = 0.001·0.999ᵗ + 0.999·0.5ᵗ is within 1% at t = 7, long before ρᵗ = 1%
-    (t ≈ 4,603) where the search starts; it must look back (explain._first_within)."""
+    (t ≈ 4,603) where the search starts; it must look back (explain._first_within). And
+    a map done in one epoch (momentum without β at ηλ = 1, ρ = 0) is done at epoch 1."""
     r1, r2, u = 0.999, 0.5, 1e-3
     a11 = r1 - u * (r1 - r2)
     a00 = r1 + r2 - a11
@@ -405,3 +406,6 @@ def test_the_milestone_search_looks_back_when_its_guess_is_late():
     want = 1 + next(t for t, s in enumerate(sizes) if s <= 0.01)
     assert want == 7
     assert explain._first_within(a, 10_000, rho, steady) == want
+    a = optim.linear_update("momentum", 1.0, 1.0, 0.0)  # e' = (1 − ηλ)·e = 0
+    assert optim.spectrum(a) == (0.0, True)
+    assert explain._first_within(a, 10**6, 0.0, True) == 1
