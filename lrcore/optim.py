@@ -42,6 +42,24 @@ def linear_update(optimizer: str, step_size: float, lam: float, beta: float) -> 
     raise ValueError(f"{optimizer!r} is not a linear update rule")
 
 
+def spectrum(a: np.ndarray) -> tuple[float, bool]:
+    """ρ, the spectral radius of one 2×2 map A, and whether |(Aᵏ)₀₀| provably never grows with
+    k (sweep.py's `dec`, the same expressions for one map): gd within its limit (a01 = 0,
+    |a00| ≤ 1), or real eigenvalues 0 ≤ r2 ≤ r1 ≤ 1 with r1 ≥ a11 and (a11 ≥ r2 or a00 ≤ 1)."""
+    (a00, a01), (a10, a11) = a.tolist()
+    delta, trace = a00 - a11, a00 + a11
+    det, disc = a00 * a11 - a01 * a10, delta * delta + 4 * a01 * a10
+    if disc < 0:  # complex eigenvalues: (Aᵏ)₀₀ oscillates
+        return math.sqrt(abs(det)), False
+    root = math.sqrt(disc)
+    rho = 0.5 * abs(trace) + 0.5 * root
+    if a01 == 0:  # (Aᵏ)₀₀ = a00ᵏ
+        return rho, abs(a00) <= 1
+    r1 = 0.5 * trace + math.copysign(0.5 * root, trace)  # the eigenvalue of largest |r|
+    r2 = det / r1 if r1 != 0 else 0.0
+    return rho, 0 <= r2 <= r1 <= 1 and r1 >= a11 and (a11 >= r2 or a00 <= 1)
+
+
 def power(a: np.ndarray, k: int) -> np.ndarray:
     """a^k for a stack of square matrices, by repeated squaring (about log2 k products)."""
     result = np.broadcast_to(np.eye(a.shape[-1]), a.shape).copy()

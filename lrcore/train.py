@@ -76,9 +76,26 @@ class Problem:
         w, b = self.mom.fit.w + ew, self.mom.fit.b + eb
         loss = self.loss(eu, ec)
         dw, db = self.mom.gradient(ew, eb)
-        bad = ~(np.isfinite(w) & np.isfinite(b) & np.isfinite(loss) & (loss <= self.loss_limit))
+        bad = self._blown(w, b, loss)
         cols = (np.atleast_1d(c).tolist() for c in (epochs, w, b, loss, dw, db, bad))
         return [State(*row) for row in zip(*cols, strict=True)]
+
+    def blown(self, eu, ec):
+        """Whether train would flag these training-coordinate errors as diverged."""
+        w, b = self.mom.fit.w + eu / self.s, self.mom.fit.b + (ec - eu * (self.m / self.s))
+        return self._blown(w, b, self.loss(eu, ec))
+
+    def _blown(self, w, b, loss):
+        return ~(np.isfinite(w) & np.isfinite(b) & np.isfinite(loss) & (loss <= self.loss_limit))
+
+    def start(self, w0, b0) -> tuple[tuple[float, float], State]:
+        """The start's training-coordinate errors and its state; sets the divergence rule's
+        loss_limit from the starting loss."""
+        e0 = self.to_train(w0 - self.mom.fit.w, b0 - self.mom.fit.b)
+        start = self.states(0, *e0)[0]
+        if not start.diverged:  # else w0 or b0 is so large that the loss overflows
+            self.loss_limit = DIVERGENCE_FACTOR * start.loss if start.loss > 0 else math.inf
+        return e0, start
 
 
 def train(
@@ -105,23 +122,17 @@ def train(
     A run diverges when w, b or the loss stops being finite, or the loss grows past
     DIVERGENCE_FACTOR times its starting value. sgd shuffles with default_rng(seed).permutation
     once per epoch and updates on consecutive batches of batch_size rows (default 32)."""
-    _check(step_size, iterations, optimizer, every, batch_size, momentum)
-    iterations, every = int(iterations), int(every)
-    if at is None:
-        targets = list(range(every, iterations, every)) + [iterations] * (iterations > 0)
-    else:
-        targets = sorted({int(k) for k in at if 0 < k < iterations} | {iterations} - {0})
+    check(step_size, iterations, optimizer, every, batch_size, momentum)
+    targets = schedule(iterations, every, at)
     prob = Problem(x, y, standardize)
     with np.errstate(all="ignore"):
-        e0 = prob.to_train(w0 - prob.mom.fit.w, b0 - prob.mom.fit.b)
-        start = prob.states(0, *e0)[0]
-        if start.diverged:  # w0 or b0 so large that the loss overflows
-            yield start
-            return
-        prob.loss_limit = DIVERGENCE_FACTOR * start.loss if start.loss > 0 else math.inf
+        e0, start = prob.start(w0, b0)
         yield start
+        if start.diverged:
+            return
         if optimizer in optim.LINEAR:
-            yield from _jump(prob, optimizer, step_size, momentum, targets, e0)
+            for epochs, block in jump(prob, optimizer, step_size, momentum, targets, e0):
+                yield from _rows(prob, epochs, block)
         else:
             steps = (
                 _adam_steps(prob, step_size, e0)
@@ -131,7 +142,16 @@ def train(
             yield from _report(prob, steps, targets)
 
 
-def _check(step_size, iterations, optimizer, every, batch_size, momentum) -> None:
+def schedule(iterations, every, at) -> list[int]:
+    """The epochs after 0 that train yields unless the run diverges first."""
+    iterations, every = int(iterations), int(every)
+    if at is None:
+        return list(range(every, iterations, every)) + [iterations] * (iterations > 0)
+    return sorted({int(k) for k in at if 0 < k < iterations} | {iterations} - {0})
+
+
+def check(step_size, iterations, optimizer, every, batch_size, momentum) -> None:
+    """ValueError, saying which and why, for arguments train cannot run with."""
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {optimizer!r}")
     if not (math.isfinite(step_size) and step_size > 0):
@@ -146,9 +166,11 @@ def _check(step_size, iterations, optimizer, every, batch_size, momentum) -> Non
         raise ValueError(f"momentum must be in [0, 1), not {momentum!r}")
 
 
-def _jump(prob, optimizer, step_size, beta, targets, e0) -> Iterator[State]:
-    """gd, momentum, nesterov: each reported epoch computed straight from the start of its
-    chunk of targets: by doubling when they are equally spaced, else by optim.reach."""
+def jump(prob, optimizer, step_size, beta, targets, e0) -> Iterator[tuple[np.ndarray, ...]]:
+    """gd, momentum, nesterov: chunks (epochs, block) of the target epochs, block[k, d] being
+    direction d's (ê, v) at epochs[k]. Each is computed straight from the start of its chunk: by
+    doubling when they are equally spaced, else by optim.reach. If the run diverges, the last
+    chunk ends at the first diverged epoch (a target or not)."""
     a = np.stack([optim.linear_update(optimizer, step_size, lam, beta) for lam in prob.lam])
     s = np.stack([prob.q.T @ np.array(e0), np.zeros(2)], axis=-1)  # (direction, (ê, v))
     epoch = 0
@@ -160,33 +182,43 @@ def _jump(prob, optimizer, step_size, beta, targets, e0) -> Iterator[State]:
             block = optim.orbit(p, np.einsum("dij,dj->di", p, s), len(epochs))
         else:
             block = optim.reach(a, s, epochs - epoch)
-        rows = _rows(prob, epochs, block)
-        bad = next((i for i, r in enumerate(rows) if r.diverged), None)
-        if bad is not None:
-            yield from rows[:bad]
-            before = (block[bad - 1], rows[bad - 1].epoch) if bad else (s, epoch)
-            span = int(epochs[bad]) - before[1]
-            yield _first_diverged(prob, a, *before, span) or rows[bad]
+        bad = np.flatnonzero(_blown(prob, block))
+        if bad.size:
+            i = bad[0]
+            yield epochs[:i], block[:i]
+            before = (block[i - 1], int(epochs[i - 1])) if i else (s, epoch)
+            span = int(epochs[i]) - before[1]
+            yield _first_diverged(prob, a, *before, span) or (epochs[i : i + 1], block[i : i + 1])
             return
-        yield from rows
-        s, epoch = block[-1], rows[-1].epoch
+        yield epochs, block
+        s, epoch = block[-1], int(epochs[-1])
+
+
+def _errors(prob, block):
+    """Training-coordinate errors (e_u, e_c) from the eigen-coordinates of a block."""
+    e = block[..., 0] @ prob.q.T
+    return e[:, 0], e[:, 1]
+
+
+def _blown(prob, block):
+    return prob.blown(*_errors(prob, block))
 
 
 def _rows(prob, epochs, block) -> list[State]:
-    e = block[..., 0] @ prob.q.T  # eigen-coordinates back to (e_u, e_c)
-    return prob.states(epochs, e[:, 0], e[:, 1])
+    return prob.states(epochs, *_errors(prob, block))
 
 
-def _first_diverged(prob, a, s, epoch, span) -> State | None:
-    """The first diverged state among the `span` epochs after `epoch`, stepping one at a time."""
+def _first_diverged(prob, a, s, epoch, span):
+    """The first diverged epoch among the `span` epochs after `epoch`, stepping one at a time,
+    and its block (None if none is)."""
     done = 0
     while done < span:
         n = min(_CHUNK, span - done)
         block = optim.orbit(a, np.einsum("dij,dj->di", a, s), n)
-        rows = _rows(prob, epoch + done + np.arange(1, n + 1), block)
-        bad = next((r for r in rows if r.diverged), None)
-        if bad is not None:
-            return bad
+        bad = np.flatnonzero(_blown(prob, block))
+        if bad.size:
+            i = bad[0]
+            return np.array([epoch + done + 1 + i]), block[i : i + 1]
         s, done = block[-1], done + n
     return None
 

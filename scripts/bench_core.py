@@ -40,6 +40,18 @@ def timed(fn, repeat):
     return statistics.median(times), result
 
 
+def paired(f, g, repeat):
+    """Median wall times of f() and g(), called alternately `repeat` times each (so that a
+    change in the machine's load falls on both)."""
+    times = ([], [])
+    for _ in range(repeat):
+        for fn, out in zip((f, g), times, strict=True):
+            start = time.perf_counter()
+            fn()
+            out.append(time.perf_counter() - start)
+    return statistics.median(times[0]), statistics.median(times[1])
+
+
 def core(x, y, **kw):
     return lambda: [s[:6] for s in lrcore.train(x, y, **kw)]
 
@@ -119,6 +131,23 @@ def main():
             f"{t_sgd / 2_000 * 1e6:.1f} µs per epoch",
         )
     )
+
+    for opt, step in (("gd", 0.0005), ("momentum", 0.0002), ("nesterov", 0.0002)):
+        run = dict(step_size=step, iterations=50_000, every=250, optimizer=opt)
+        t_train, t_dir = paired(
+            core(blog.x, blog.y, **run),
+            lambda run=run: lrcore.directions(blog.x, blog.y, **run),
+            200,
+        )
+        rows.append(
+            (
+                f"directions(), {opt} at η = {step:g}: 50,000 epochs, every 250",
+                None,
+                t_dir,
+                f"{t_dir / t_train:.2f}× the train() call it mirrors ({t_train * 1e3:.3f} ms; "
+                "target ≤ 1)",
+            )
+        )
 
     print("| case | plain loop | lrcore | result |")
     print("|---|---:|---:|---|")
