@@ -130,20 +130,29 @@ def distance_share(rows, w_opt, b_opt) -> float:
     return dist[1] / dist[0]
 
 
-@pytest.mark.parametrize(("optimizer", "step"), [("gd", 0.0005), ("momentum", 0.0003)])
+@pytest.mark.parametrize(
+    ("optimizer", "step", "standardize"),
+    [
+        ("gd", 0.0005, False),
+        ("momentum", 0.0003, False),
+        ("nesterov", 0.0001, False),
+        ("momentum", 0.3, True),  # underdamped: the distance swings before it settles
+    ],
+)
 def test_a_converged_runs_verdict_is_the_first_epoch_within_1pct_of_the_plain_loop(
-    optimizer, step, small_blog
+    optimizer, step, standardize, small_blog
 ):
-    """gd and momentum: the first epoch within 1%, to the epoch, found by brute force on the
-    plain loop, from a log of every 1,000th epoch only (the verdict finds the epoch itself)."""
+    """gd, momentum, nesterov: the first epoch within 1%, to the epoch, found by brute force on
+    the plain loop, from a log of every 1,000th epoch only (the verdict finds the epoch itself)."""
     x, y = small_blog.x, small_blog.y
     fit = lrcore.closed_form(x, y)
-    iterations = 40_000 if optimizer == "gd" else 8_000
-    rows, diverged = reference.run(optimizer, x, y, step_size=step, iterations=iterations)
-    states = list(
-        lrcore.train(x, y, step_size=step, iterations=iterations, optimizer=optimizer, every=1000)
+    run = {"step_size": step, "optimizer": optimizer, "standardize": standardize}
+    iterations = int(1.2 * rates(x, y, **run).epochs_to_1pct) + 1000
+    rows, diverged = reference.run(
+        optimizer, x, y, step_size=step, iterations=iterations, standardize=standardize
     )
-    v = verdict(x, y, states, step_size=step, optimizer=optimizer)
+    states = list(lrcore.train(x, y, iterations=iterations, every=1000, **run))
+    v = verdict(x, y, states, **run)
     assert not diverged
     assert (v.outcome, v.epoch, v.exact) == (CONVERGED, first_within_1pct(rows, fit.w, fit.b), True)
     assert v.share == pytest.approx(distance_share(rows, fit.w, fit.b), rel=1e-6)
