@@ -157,8 +157,10 @@ def verdict(x, y, states, **run) -> Verdict:
         return Verdict(DIVERGED, last.epoch, True, share, None)
     if dist(last) > 0.01 * start:
         keys = ("step_size", "optimizer", "momentum", "standardize", "w0", "b0")
-        predicted = rates(x, y, **{k: run[k] for k in keys if k in run}).epochs_to_1pct
-        return Verdict(NOT_YET, last.epoch, True, share, predicted if linear else None)
+        predicted = (
+            rates(x, y, **{k: run[k] for k in keys if k in run}).epochs_to_1pct if linear else None
+        )
+        return Verdict(NOT_YET, last.epoch, True, share, predicted)
     if linear and start > 0:
         found = _first_1pct(x, y, last.epoch, run)
         if math.isfinite(found):

@@ -1,5 +1,5 @@
-"""Under the views: the run's last state beside the least-squares answer, the blog's log,
-downloads and the share link."""
+"""Under the views: the run's verdict (one line, also under the player), its last state beside
+the least-squares answer, the blog's log, downloads and the share link."""
 
 from __future__ import annotations
 
