@@ -45,9 +45,11 @@ def main() -> None:
     data = source.kept
     run_settings, cut_note = bounded(runs.run_settings(settings), len(data))  # bounded work
     run_id = digest(to_params(settings), pinned.pinned_id(), source.key)
-    run = runs.split(runs.train(run_settings, source.key, data), run_settings.iterations, run_id)
+    states = runs.train(run_settings, source.key, data)
+    verdict = runs.verdict(run_settings, source.key, data, states)
+    run = runs.split(states, run_settings.iterations, run_id, verdict)
     views.views_ui(settings, data, run, source)  # first: the chart leaves before the sidebar
-    notices = st.container()  # right under the player: the chart stays in view above them
+    notices = st.container(key="notices")  # under the player: the chart stays in view above
     explore.explore_ui(settings, data, source)  # every step size at once (only when open)
     explain.panels_ui(chosen, settings, data, run)  # pin and compare, why, the math, lessons
     with st.sidebar:
@@ -56,6 +58,7 @@ def main() -> None:
         if not lessons.lesson_ui(settings):
             st.caption(INTRO)
     with notices:
+        results.verdict_ui(verdict)
         url.link_ui(chosen)
         if notes:
             st.warning("These settings do not fit together:\n\n" + code_block(notes))

@@ -10,6 +10,11 @@ your own file, with the page's checks.
 within 1% of the optimum, the rate and whether it diverged, as CSV (or JSON lines). A range
 lo:hi:count is spaced evenly on a log scale for step sizes and linearly for momenta; a single
 number is a range of one. The other flags are the single run's.
+
+A single run's text log ends with its verdict (lrcore.explain.verdict), one line: converged
+(within 1% of the least-squares answer, at epoch N), not yet (how far, and the epochs the rate
+predicts in all) or diverged (at epoch N). Exit status: 0 for a run that converged or not yet,
+3 for a run that diverged (with --format jsonl too), 2 for a usage error.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from . import settings as table
 from .csvdata import MAX_BYTES, MAX_ROWS, load_csv
 from .data import DataError, Dataset
 from .datasets import load_builtin
+from .explain import verdict, verdict_text
 from .model import closed_form
 from .sweep import sweep
 from .train import train
@@ -34,6 +40,13 @@ BLOG_LINE = "Epoch:{}, W:{}, b:{}, loss:{}, dW:{}, db:{}"
 MAX_POINTS = 1_000_000  # grid points one sweep may ask for
 SWEEP_COLUMNS = ("momentum", "step_size", "loss", "epochs", "rate", "diverged")
 RANGES = {"step_size": np.geomspace, "momentum": np.linspace}  # the sweep's ranged flags
+DIVERGED_STATUS = 3  # a single run that diverged exits with this (2 is argparse's usage error)
+EPILOG = (
+    "The text log's last line is the run's verdict: converged (within 1% of the least-squares "
+    "answer, at epoch N), not yet converged (how far, and the epochs the rate predicts in all) "
+    f"or diverged (at epoch N). Exit status: 0 converged or not yet, {DIVERGED_STATUS} diverged, "
+    "2 usage error."
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -88,7 +101,7 @@ def _json_number(value):
 
 
 def parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python -m lrcore", description=__doc__.splitlines()[0])
+    p = _Parser(prog="python -m lrcore", description=__doc__.splitlines()[0], epilog=EPILOG)
     _setting_flags(p)
     p.add_argument(
         "--every", type=int, default=None, help="print every N epochs (default: iterations/10)"
@@ -216,8 +229,9 @@ def main(argv=None) -> int:
     except DataError as error:
         p.error(str(error))
     start = time.perf_counter()
-    last = None
+    states = []
     for last in train(data.x, data.y, every=every, **table.train_args(settings)):
+        states.append(last)
         if args.format == "jsonl":
             print(json.dumps({k: _json_number(v) for k, v in last._asdict().items()}))
         else:
@@ -229,7 +243,10 @@ def main(argv=None) -> int:
             f"Training Stats: {outcome}, W:{last.w}, b:{last.b}, loss:{last.loss}, "
             f"least-squares W:{fit.w}, b:{fit.b}, loss:{fit.loss}, seconds:{seconds:.4f}"
         )
-    return 0
+        run = table.train_args(settings)
+        del run["iterations"]
+        print(verdict_text(verdict(data.x, data.y, states, **run)))
+    return DIVERGED_STATUS if last.diverged else 0
 
 
 def sweep_main(argv) -> int:

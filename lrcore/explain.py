@@ -22,6 +22,9 @@ square's 2: no factor 2 in H). The columns of Q are the directions, so the error
 
 gd: aᵢ(t) = (1 − ηλᵢ)ᵗ. Direction i's rate is ρ(Aᵢ), the spectral radius (|1 − ηλᵢ| for gd),
 and its milestone the first t with |aᵢ(t)| ≤ 0.01.
+
+A run's verdict says how it ended beside θ*: diverged, converged (its last state within 1%) or
+not yet (how far still, and the epochs the rate predicts in all).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import numpy as np
 
 from . import optim
 from .model import moments, stable_step_size
+from .sweep import sweep
 from .train import Problem, check, jump, schedule, train
 
 MILESTONE = 0.01  # directions(): the milestone is the first epoch with |êᵢ| ≤ this × |êᵢ(0)|
@@ -306,3 +310,98 @@ def _column(a, k) -> np.ndarray:
         if k:
             p, q, r, s = p * p + q * r, q * (p + s), r * (p + s), s * s + q * r
     return np.array([y0, y1])
+
+
+CONVERGED, NOT_YET, DIVERGED = "converged", "not yet", "diverged"
+
+
+class Verdict(NamedTuple):
+    """How a run ended beside the least-squares answer θ* (θ = (w, b))."""
+
+    outcome: str  # CONVERGED (its last state within 1%), NOT_YET or DIVERGED
+    epoch: int  # converged: the first epoch within 1%; diverged: where it blew up; else the last
+    exact: bool  # converged: that epoch is the first of all epochs within 1%, not of those checked
+    share: float  # ‖θ_last − θ*‖ / ‖θ_0 − θ*‖: how far the run still is, beside where it started
+    predicted: float | None  # not yet: the epochs in all that the rate predicts to get within 1%
+    # (rates().epochs_to_1pct; inf: never); None otherwise, and for adam and sgd (no rate)
+
+
+def verdict(x, y, states, **run) -> Verdict:
+    """The verdict on a run from its states (as train yields them: the first at epoch 0, the last
+    the final one) and train's keyword arguments `run` (iterations aside). A converged run's
+    first epoch within 1% is exact for gd, momentum and nesterov (epochs_to_1pct's, by sweep);
+    for adam and sgd it is the first of `states` within 1%, exact only if the state before it is
+    the epoch before."""
+    fit = moments(x, y).fit
+
+    def dist(state):
+        return math.hypot(state.w - fit.w, state.b - fit.b)
+
+    start, last = dist(states[0]), states[-1]
+    share = dist(last) / start if start > 0 else 0.0
+    linear = run.get("optimizer", "gd") in optim.LINEAR
+    if last.diverged:
+        return Verdict(DIVERGED, last.epoch, True, share, None)
+    if dist(last) > 0.01 * start:
+        keys = ("step_size", "optimizer", "momentum", "standardize", "w0", "b0")
+        predicted = (
+            rates(x, y, **{k: run[k] for k in keys if k in run}).epochs_to_1pct if linear else None
+        )
+        return Verdict(NOT_YET, last.epoch, True, share, predicted)
+    if linear and start > 0:
+        found = _first_1pct(x, y, last.epoch, run)
+        if math.isfinite(found):
+            return Verdict(CONVERGED, int(found), True, share, None)
+    before, first = next(
+        pair for pair in zip([None, *states], states, strict=False) if dist(pair[1]) <= 0.01 * start
+    )
+    exact = before is None or before.epoch == first.epoch - 1
+    return Verdict(CONVERGED, first.epoch, exact, share, None)
+
+
+def _first_1pct(x, y, iterations: int, run: dict) -> float:
+    """The first epoch within 1% of a gd, momentum or nesterov run (inf if none), exact: the
+    same epoch as epochs_to_1pct, found by lrcore.sweep in about a millisecond where scanning
+    every epoch of a slow momentum run costs seconds."""
+    grid = sweep(
+        x,
+        y,
+        step_sizes=[run["step_size"]],
+        momenta=[run["momentum"]] if "momentum" in run else None,
+        iterations=iterations,
+        **{k: run[k] for k in ("optimizer", "standardize", "w0", "b0") if k in run},
+    )
+    return float(grid.epochs[0, 0])
+
+
+def verdict_text(v: Verdict) -> str:
+    """The verdict in one sentence (the page's line and the CLI's last line)."""
+    if v.outcome == DIVERGED:
+        return f"Diverged at epoch {v.epoch:,}."
+    if v.outcome == CONVERGED:
+        at = (
+            f"at epoch {v.epoch:,}"
+            if v.exact
+            else f"by epoch {v.epoch:,} (not every epoch checked)"
+        )
+        return f"Converged: within 1% of the least-squares answer {at}."
+    far = (
+        f"still {_percent(v.share)} of its starting distance from the answer"
+        if v.share <= 1
+        else f"farther from the answer than at the start ({100 * v.share:,.0f}% of that distance)"
+    )
+    text = f"Not yet converged: after {v.epoch:,} epochs the run is {far}"
+    if v.predicted is None:
+        return f"{text}."
+    if math.isinf(v.predicted):
+        return f"{text}; at this rate it never gets within 1%."
+    return f"{text}; the rate predicts {math.ceil(v.predicted):,} epochs in all."
+
+
+def _percent(share: float) -> str:
+    """A share between 1% and 100% as a percentage people read: 38%, rounded up below 10% (1.004%
+    is 1.1%, not 1.0%), and "over 99%" for what would round to 100%."""
+    pct = 100 * share
+    if pct >= 99.5:
+        return "over 99%"
+    return f"{pct:.0f}%" if pct >= 10 else f"{math.ceil(10 * pct) / 10:.1f}%"

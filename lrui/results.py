@@ -1,5 +1,5 @@
-"""Under the views: the run's last state beside the least-squares answer, the blog's log,
-downloads and the share link."""
+"""Under the views: the run's verdict (one line, also under the player), its last state beside
+the least-squares answer, the blog's log, downloads and the share link."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import json
 import streamlit as st
 
 import lrcore
+from lrcore.explain import CONVERGED, DIVERGED, NOT_YET, Verdict, verdict_text
 from lrcore.settings import Settings
 
 from . import runs, sources
@@ -22,15 +23,33 @@ def results_ui(chosen: Settings, run: runs.Run, fit: lrcore.Fit) -> None:
     """The final state beside the least-squares answer, the blog's log, downloads and the
     share link. Few page elements: a rerun's cost on the server and in the browser grows with
     their number."""
-    last = run.last
-    st.header("Result" + (" (diverged)" if last.diverged else ""))
-    st.markdown(result_table(last, fit, run.frames[0]))
-    st.caption(f"Least squares: R² = {fit.r2:.4f}, RMSE = {number(fit.rmse, 6)}.")
+    with st.container(key="result"):
+        st.header(f"Result: {HEADLINE[run.verdict.outcome]}")
+        verdict_ui(run.verdict)
+        st.markdown(result_table(run.last, fit, run.frames[0]))
+        st.caption(f"Least squares: R² = {fit.r2:.4f}, RMSE = {number(fit.rmse, 6)}.")
     st.header(f"Training log (every {runs.log_every(chosen.iterations):,} epochs)")
     st.markdown(log_table(run.log))
     with st.expander("Downloads and the share link", key="share", on_change="rerun") as box:
         if box.open:  # built only when opened: every element costs each rerun
             share_ui(chosen, run)
+
+
+HEADLINE = {CONVERGED: "converged", NOT_YET: "not yet converged", DIVERGED: "diverged"}
+# The verdict's colour (behind its words) and icon: as the alerts for success, warning, error
+LOOK = {
+    CONVERGED: ("green", ":material/check_circle:"),
+    NOT_YET: ("orange", ":material/hourglass_top:"),
+    DIVERGED: ("red", ":material/error:"),
+}
+
+
+def verdict_ui(verdict: Verdict) -> None:
+    """The run's verdict in one line, in its colour with its icon (under the player and by
+    the result). Markdown, not an alert: the alerts under the player are the notes on the
+    settings and on a diverged run."""
+    colour, icon = LOOK[verdict.outcome]
+    st.markdown(f":{colour}-background[{icon} {verdict_text(verdict)}]")
 
 
 def share_ui(chosen: Settings, run: runs.Run) -> None:

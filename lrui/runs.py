@@ -13,6 +13,7 @@ import functools
 import streamlit as st
 
 import lrcore
+from lrcore import explain
 from lrcore.optim import LINEAR
 from lrcore.settings import DEFAULTS, OPTIMIZERS, Settings, group, train_args
 
@@ -81,6 +82,7 @@ class Run:
     log: list  # States every iterations/10 epochs: the blog's log
     last: lrcore.State  # the final state, or the one where the run diverged
     id: str = ""  # names this run on the page (settings, data, pinned run)
+    verdict: explain.Verdict | None = None  # how it ended: converged, not yet or diverged
 
     def at(self, epoch: int) -> lrcore.State | None:
         """The state after `epoch` updates, if the run reached it and it was trained."""
@@ -91,7 +93,23 @@ class Run:
         return {state.epoch: state for state in self.states}
 
 
-def split(states: tuple[lrcore.State, ...], iterations: int, run_id: str = "") -> Run:
+@st.cache_data(show_spinner=False, max_entries=256, hash_funcs=BY_REPR)
+def verdict(
+    settings: Settings, data_key: str, _data: lrcore.Dataset, _states: tuple[lrcore.State, ...]
+) -> explain.Verdict:
+    """The verdict on the run train(settings, data_key, _data) gave (lrcore.explain.verdict):
+    computed once per run, as train is keyed. For adam and sgd, from the states trained."""
+    args = train_args(settings)
+    del args["iterations"]
+    return explain.verdict(_data.x, _data.y, _states, **args)
+
+
+def split(
+    states: tuple[lrcore.State, ...],
+    iterations: int,
+    run_id: str = "",
+    verdict: explain.Verdict | None = None,
+) -> Run:
     """The states of one run sorted into the animation, the loss curve and the log."""
 
     def pick(wanted) -> list:
@@ -105,4 +123,5 @@ def split(states: tuple[lrcore.State, ...], iterations: int, run_id: str = "") -
         pick(range(0, iterations + 1, log_every(iterations))),
         states[-1],
         run_id,
+        verdict,
     )

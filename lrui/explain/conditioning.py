@@ -7,58 +7,26 @@ import math
 
 import streamlit as st
 
-import lrcore
-from lrcore.explain import Rates, epochs_to_1pct
+from lrcore.explain import CONVERGED, Rates
 from lrcore.optim import LINEAR
 from lrcore.settings import Settings
 
-from ..text import BY_REPR, fmt
+from ..text import fmt
 from .limit import LIMIT_RULE, NO_LIMIT, why
 
 
-@st.cache_data(show_spinner=False, max_entries=256, hash_funcs=BY_REPR)
-def observed_1pct(x, y, settings: Settings, iterations: int) -> int | None:
-    """The first epoch within 1% of the optimum (lrcore.explain.epochs_to_1pct), exact."""
-    return epochs_to_1pct(
-        x,
-        y,
-        iterations,
-        step_size=settings.step_size,
-        optimizer=settings.optimizer,
-        momentum=settings.momentum,
-        standardize=settings.standardize,
-        w0=settings.w0,
-        b0=settings.b0,
-    )
-
-
-def first_charted_1pct(states, fit) -> int | None:
-    """The first of the given states within 1% of the optimum: adam and sgd are not scanned
-    epoch by epoch (that would cost as much as the run again)."""
-
-    def dist(state):
-        return math.hypot(state.w - fit.w, state.b - fit.b)
-
-    start = dist(states[0])
-    return next(
-        (state.epoch for state in states[1:] if not state.diverged and dist(state) <= 0.01 * start),
-        None,
-    )
-
-
-def epochs_1pct(settings: Settings, data, run) -> tuple[int | None, bool]:
-    """(epochs to within 1% of the optimum, exact?) for this run."""
-    if run.last.diverged:
-        return None, True
-    if settings.optimizer in LINEAR:
-        return observed_1pct(data.x, data.y, settings, run.last.epoch), True
-    return first_charted_1pct(run.curve, lrcore.closed_form(data.x, data.y)), False
+def epochs_1pct(run) -> tuple[int | None, bool]:
+    """(epochs to within 1% of the optimum, exact?) for this run, from its verdict: exact for
+    gd, momentum and nesterov; for adam and sgd, the first of the epochs trained (scanning
+    every epoch would cost as much as the run again). None unless the run converged."""
+    converged = run.verdict.outcome == CONVERGED
+    return (run.verdict.epoch if converged else None), run.verdict.exact
 
 
 def why_ui(settings: Settings, data, run) -> None:
     """The step-size limit and the conditioning, with what they predict for this run."""
     r = why(settings, data)
-    seen, exact = epochs_1pct(settings, data, run)
+    seen, exact = epochs_1pct(run)
     predicted = "never" if math.isinf(r.epochs_to_1pct) else f"{math.ceil(r.epochs_to_1pct):,}"
     cols = st.columns(4)
     cols[0].metric(

@@ -39,7 +39,7 @@ def row(settings: Settings, data, run) -> dict:
     """One run's line in the comparison table."""
     fit = lrcore.closed_form(data.x, data.y)
     last = run.last
-    seen, exact = epochs_1pct(settings, data, run)
+    seen, exact = epochs_1pct(run)
     predicted = why(settings, data).epochs_to_1pct
     return {  # what a phone shows without scrolling sideways first
         "epochs to 1%": seen if exact else None,

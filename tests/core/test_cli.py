@@ -9,10 +9,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import lrcore
 from lrcore import settings as cfg
+from lrcore.cli import DIVERGED_STATUS
+from lrcore.explain import rates
+from support import reference
 
 ROOT = Path(__file__).resolve().parents[2]
 LOG_LINE = re.compile(r"Epoch:(\d+), W:(\S+), b:(\S+), loss:(\S+), dW:(\S+), db:(\S+)")
@@ -30,8 +34,9 @@ def cli(*args: str) -> subprocess.CompletedProcess:
 
 
 def log_states(stdout: str) -> tuple[list[lrcore.State], str]:
-    """The blog-style lines as states (diverged unknown: False), and the closing line."""
-    *lines, stats = stdout.splitlines()
+    """The blog-style lines as states (diverged unknown: False), and the stats line (the verdict
+    after it is verdict_line's)."""
+    *lines, stats, _ = stdout.splitlines()
     states = []
     for line in lines:
         match = LOG_LINE.fullmatch(line)
@@ -39,6 +44,11 @@ def log_states(stdout: str) -> tuple[list[lrcore.State], str]:
         epoch, *values = match.groups()
         states.append(lrcore.State(int(epoch), *map(float, values)))
     return states, stats
+
+
+def verdict_line(stdout: str) -> str:
+    """The text log's last line: the run's verdict."""
+    return stdout.splitlines()[-1]
 
 
 def strict_json(line: str) -> dict:
@@ -92,6 +102,42 @@ def test_default_run_prints_the_blogs_log(blog_reference):
         assert (s.dw, s.db) == pytest.approx((want.dw, want.db), rel=0, abs=1e-9 * g0)
     assert stats.startswith("Training Stats")
     assert str(states[-1].w) in stats and str(states[-1].loss) in stats
+
+
+def test_the_log_ends_with_the_verdict_the_plain_loop_gives(blog, blog_reference):
+    """The blog's run: converged, at the plain loop's first epoch within 1% of numpy's least
+    squares (found by brute force over its 50,000 epochs)."""
+    (w, b), *_ = np.linalg.lstsq(np.stack([blog.x, np.ones_like(blog.x)], 1), blog.y, rcond=None)
+    dist = [math.hypot(row.w - w, row.b - b) for row in blog_reference]
+    first = next(k for k, d in enumerate(dist) if k and d <= 0.01 * dist[0])
+    result = cli()
+    assert result.returncode == 0
+    assert verdict_line(result.stdout) == (
+        f"Converged: within 1% of the least-squares answer at epoch {first:,}."
+    )
+
+
+def test_a_run_not_yet_converged_says_how_far_and_exits_0(blog):
+    """1,000 epochs at step 1e-4: the share of the starting distance still left (the plain
+    loop's), and rates()'s predicted epochs in all."""
+    rows, _ = reference.run("gd", blog.x, blog.y, step_size=1e-4, iterations=1000)
+    fit = lrcore.closed_form(blog.x, blog.y)
+    dist = [math.hypot(row.w - fit.w, row.b - fit.b) for row in (rows[0], rows[-1])]
+    predicted = math.ceil(rates(blog.x, blog.y, 1e-4).epochs_to_1pct)
+    result = cli("--step_size", "1e-4", "--iterations", "1000")
+    assert result.returncode == 0
+    assert verdict_line(result.stdout) == (
+        f"Not yet converged: after 1,000 epochs the run is still {100 * dist[1] / dist[0]:.0f}% "
+        f"of its starting distance from the answer; the rate predicts {predicted:,} epochs in all."
+    )
+
+
+def test_help_documents_the_verdict_and_the_exit_statuses():
+    result = cli("--help")
+    assert result.returncode == 0
+    text = " ".join(result.stdout.split())
+    assert "last line is the run's verdict" in text
+    assert f"Exit status: 0 converged or not yet, {DIVERGED_STATUS} diverged, 2 usage error" in text
 
 
 def test_every_flag_is_a_setting_and_jsonl_holds_each_state_exactly():
@@ -173,12 +219,16 @@ def test_text_log_every_tenth_of_the_run_or_every_n():
     ],
 )
 def test_a_diverging_run_says_so_without_a_traceback(args):
+    """The stats line and the verdict say where it diverged; the exit status is its own, with
+    the text log and with JSON lines."""
     text = cli(*args)
     assert "Traceback" not in text.stderr
     states, stats = log_states(text.stdout)
     assert stats.startswith("Training Stats") and f"diverged at epoch {states[-1].epoch}" in stats
+    assert verdict_line(text.stdout) == f"Diverged at epoch {states[-1].epoch:,}."
+    assert text.returncode == DIVERGED_STATUS == 3
     jsonl = cli(*args, "--format", "jsonl")
-    assert "Traceback" not in jsonl.stderr
+    assert "Traceback" not in jsonl.stderr and jsonl.returncode == DIVERGED_STATUS
     objects = [strict_json(line) for line in jsonl.stdout.splitlines()]
     assert objects[-1]["diverged"] is True and objects[-1]["epoch"] == states[-1].epoch
     assert not any(obj["diverged"] for obj in objects[:-1])

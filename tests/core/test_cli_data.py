@@ -5,14 +5,18 @@ run is lrcore.train on lrcore.load_builtin's or lrcore.csvdata.load_csv's points
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
 
+import plotly.data
 import pytest
 
 import lrcore
 from lrcore.csvdata import load_csv
+from lrcore.explain import rates
+from support import reference
 
 ROOT = Path(__file__).resolve().parents[2]
 CSV = b"name,hours,score\nann,1,52\nbob,2,61\ncy,4,\ndee,5,77\neve,7,83\n"
@@ -109,11 +113,33 @@ def test_the_text_log_of_a_file_ends_with_its_least_squares_answer(tmp_path):
     path.write_bytes(b"x;y\n0;1\n1;3\n2;5\n3;7\n")  # y = 2x + 1 exactly
     result = cli("--data", str(path), "--step_size", "0.1", "--iterations", "100")
     assert result.returncode == 0
-    stats = result.stdout.splitlines()[-1]
+    stats = result.stdout.splitlines()[-2]  # the verdict comes last
     w = float(stats.split("least-squares W:")[1].split(",")[0])
     b = float(stats.split("least-squares W:")[1].split(" b:")[1].split(",")[0])
     assert (w, b) == pytest.approx((2.0, 1.0), rel=1e-12)
     assert result.stderr == "note: read ';' as the column separator\n"
+
+
+def test_real_data_in_the_thousands_gets_a_verdict_and_a_diverged_run_its_exit_status(tmp_path):
+    """plotly's gapminder table, GDP per head (x up to 113,523) against life expectancy: at 0.9
+    of gd's limit, 50,000 epochs leave the run far from the least-squares answer and the verdict
+    says so (exit 0); at 1.1 of it the run diverges (exit 3), at the epoch the plain loop does."""
+    table = plotly.data.gapminder()[["gdpPercap", "lifeExp"]]
+    path = tmp_path / "gapminder.csv"
+    table.to_csv(path, index=False)
+    x, y = table["gdpPercap"].to_numpy(float), table["lifeExp"].to_numpy(float)
+    limit = lrcore.stable_step_size(x, y)
+    below = cli("--data", str(path), "--step_size", repr(0.9 * limit))
+    assert below.returncode == 0 and below.stderr == ""
+    predicted = math.ceil(rates(x, y, 0.9 * limit).epochs_to_1pct)
+    assert below.stdout.splitlines()[-1] == (
+        "Not yet converged: after 50,000 epochs the run is still over 99% of its starting "
+        f"distance from the answer; the rate predicts {predicted:,} epochs in all."
+    )
+    rows, diverged = reference.run("gd", x, y, step_size=1.1 * limit, iterations=1000)
+    above = cli("--data", str(path), "--step_size", repr(1.1 * limit))
+    assert diverged and above.returncode == 3
+    assert above.stdout.splitlines()[-1] == f"Diverged at epoch {len(rows) - 1:,}."
 
 
 BAD_FILES = {

@@ -86,3 +86,20 @@ def widget_keys(at: AppTest) -> set[str]:
             yield from walk(child)
 
     return set(walk(at._tree))
+
+
+def block_of(at: AppTest, key: str):
+    """The container st.container(key=key) made (its id is "$$ID-<hash>-<key>"), or None."""
+
+    def walk(node):
+        if type(node).__name__ == "Block" and str(getattr(node.proto, "id", "")).endswith(
+            f"-{key}"
+        ):
+            return node
+        for child in getattr(node, "children", {}).values():
+            found = walk(child)
+            if found is not None:
+                return found
+        return None
+
+    return walk(at._tree)
