@@ -12,7 +12,7 @@ from lrcore.explain import Rates, epochs_to_1pct
 from lrcore.optim import LINEAR
 from lrcore.settings import Settings
 
-from ..text import BY_REPR, fmt
+from ..text import BY_REPR, factor, fmt
 from .limit import LIMIT_RULE, NO_LIMIT, why
 
 
@@ -110,13 +110,13 @@ def conditioning_paragraph(settings: Settings, r: Rates, seen: int | None, exact
     who = "it needs" if settings.optimizer in LINEAR else "gd would need"
     if r.growth >= 1:
         outlook = (
-            f"At this step size the error grows by a factor {fmt(r.growth)} per epoch, "
+            f"At this step size the error grows by a factor {factor(r.growth)} per epoch, "
             f"so the run never gets near the optimum."
         )
     else:
         outlook = (
             f"At this step size the slowest direction's error shrinks by a factor "
-            f"{r.growth:.6g} per epoch, so {who} about "
+            f"{factor(r.growth)} per epoch, so {who} about "
             f"**{math.ceil(r.epochs_to_1pct):,} epochs** to get within 1% of the "
             f"optimum (‖(W, b) − (W*, b*)‖ at most 1% of what it was at the start)."
         )

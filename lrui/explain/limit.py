@@ -12,7 +12,7 @@ from lrcore.explain import Rates, rates
 from lrcore.optim import LINEAR  # the optimizers with a sharp step-size limit
 from lrcore.settings import Settings
 
-from ..text import fmt
+from ..text import factor, fmt
 
 LIMIT_RULE = {"gd": "2/λmax", "momentum": "2(1+β)/λmax", "nesterov": "2(1+β)/((1+2β)·λmax)"}
 
@@ -143,13 +143,13 @@ def growth_text(settings: Settings, data) -> str:
         return (
             f"Along the loss's steepest direction (curvature λmax = {fmt(r.lam_max)}, the "
             f"largest eigenvalue of its Hessian) each epoch multiplies the error by "
-            f"|1 − η·λmax| = |1 − {settings.step_size:g} × {fmt(r.lam_max)}| = {fmt(r.growth)}, "
-            f"and the loss by its square, {fmt(r.growth**2)}."
+            f"|1 − η·λmax| = |1 − {settings.step_size:g} × {fmt(r.lam_max)}| = {factor(r.growth)}, "
+            f"and the loss by its square, {factor(r.growth**2)}."
         )
     return (
         f"Along the loss's steepest direction (λmax = {fmt(r.lam_max)}) each epoch of "
-        f"{settings.optimizer} multiplies the error by about {fmt(r.growth)} (the spectral "
-        f"radius of its update), and the loss by about {fmt(r.growth**2)}."
+        f"{settings.optimizer} multiplies the error by about {factor(r.growth)} (the spectral "
+        f"radius of its update), and the loss by about {factor(r.growth**2)}."
     )
 
 
