@@ -127,7 +127,7 @@ def test_the_fastest_step_and_the_limit_print_apart_and_their_labels_do_not_over
     query, x = asia_link()
     lam_min, lam_max = hessian_eigenvalues(x)
     fastest, limit = 2 / (lam_min + lam_max), 2 / lam_max
-    for step in ("5e-7", "1e-6"):  # below the limit; above it, near the chart's right edge
+    for step in ("5e-7", "1.5e-6"):  # below the limit; above it, by the chart's right edge
         drawn = open_explore(page, url, query + f"&step_size={step}")
         notes = {n["text"].split(" ")[0]: n for n in drawn["notes"]}
         shown = {
