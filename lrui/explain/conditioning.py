@@ -12,7 +12,7 @@ from lrcore.explain import Rates, epochs_to_1pct
 from lrcore.optim import LINEAR
 from lrcore.settings import Settings
 
-from ..text import BY_REPR, factor, fmt
+from ..text import BY_REPR, apart, factor, fmt
 from .limit import LIMIT_RULE, NO_LIMIT, why
 
 
@@ -91,10 +91,12 @@ def limit_paragraph(settings: Settings, r: Rates) -> str:
         return (
             f"{bowl} {settings.optimizer} has no sharp step-size limit: "
             f"{NO_LIMIT[settings.optimizer]} For comparison, gd's limit on this data is "
-            f"{fmt(r.limit)}; this run uses η = {settings.step_size:g}."
+            f"{fmt(r.limit, apart(r.limit, settings.step_size))}; this run uses η = "
+            f"{settings.step_size:g}."
         )
     return (
-        f"{bowl} For {settings.optimizer} on this data the limit is **{fmt(r.limit)}** "
+        f"{bowl} For {settings.optimizer} on this data the limit is "
+        f"**{fmt(r.limit, apart(r.limit, settings.step_size))}** "
         f"({LIMIT_RULE[settings.optimizer]}); this run uses η = {settings.step_size:g}."
     )
 

@@ -12,7 +12,7 @@ from lrcore.explain import Rates, rates
 from lrcore.optim import LINEAR  # the optimizers with a sharp step-size limit
 from lrcore.settings import Settings
 
-from ..text import factor, fmt
+from ..text import apart, factor, fmt
 
 LIMIT_RULE = {"gd": "2/λmax", "momentum": "2(1+β)/λmax", "nesterov": "2(1+β)/((1+2β)·λmax)"}
 
@@ -74,7 +74,8 @@ def limit_text(settings: Settings, data) -> tuple[str, bool]:
             False,
         )
     above = settings.step_size > limit
-    text = f"Largest step that converges here: **{fmt(limit)}** ({rule})."
+    sig = apart(limit, settings.step_size)  # a step a hair above it: the digits that show it
+    text = f"Largest step that converges here: **{fmt(limit, sig)}** ({rule})."
     if above:
         text = f":red[{text} This step size is above it: the run will diverge.]"
     return text, above
@@ -165,7 +166,8 @@ def divergence_text(settings: Settings, data, last, first) -> str:
         return f"{text}. {advice} (the buttons below)."
     limit = limit_of(settings, data)
     return (
-        f"{text}: it converges only below {fmt(limit)} ({LIMIT_RULE[settings.optimizer]}). "
+        f"{text}: it converges only below {fmt(limit, apart(limit, settings.step_size))} "
+        f"({LIMIT_RULE[settings.optimizer]}). "
         f"{growth_text(settings, data)} {advice} (the buttons below)."
     )
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ..text import equation, number, scales, zeroed
+from ..text import apart, equation, number, scales, zeroed
 from .pinned import Snapshot, pinned
+
+LOSS_DIGITS = 10  # a loss a run computes holds about this many: text.NOISE is 10⁻⁹ of it
 
 
 def summary(data, run, fit, pin: Snapshot | None = None) -> list[str]:
@@ -20,11 +22,15 @@ def summary(data, run, fit, pin: Snapshot | None = None) -> list[str]:
 
     (w0, b0, loss0), (w, b, loss), (fw, fb, floss) = tidy(run.frames[0]), tidy(run.last), tidy(fit)
     at = f"epoch {run.last.epoch:,}" + (" (diverged)" if run.last.diverged else "")
+    # the last loss and the least-squares one with the digits that tell them apart, down to
+    # LOSS_DIGITS (past it is rounding); the first with those that tell it from the last
+    sig = min(apart(loss, floss, 5), LOSS_DIGITS)
+    sig0 = min(apart(loss0, loss, 5), LOSS_DIGITS)
     lines = [
         f"Data and line, {at}: {len(data.x):,} points and the line {equation(w, b)}; "
         f"least squares {equation(fw, fb)}.",
-        f"Loss: from {number(loss0, 5)} at epoch 0 to {number(loss, 5)} at {at} "
-        f"(least squares {number(floss, 5)}).",
+        f"Loss: from {number(loss0, sig0)} at epoch 0 to {number(loss, sig)} at {at} "
+        f"(least squares {number(floss, sig)}).",
         f"Landscape: the path goes from (W, b) = ({number(w0)}, {number(b0, 5)}) to "
         f"({number(w)}, {number(b, 5)}); the optimum (star) is at ({number(fw)}, "
         f"{number(fb, 5)}).",

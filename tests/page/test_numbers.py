@@ -241,3 +241,45 @@ def test_a_step_just_above_the_limit_grows_by_1_plus_its_distance():
     text = limit.growth_text(cfg.DEFAULTS.replace(step_size=top * (1 + 1e-6)), data)
     assert "= 1 + 2×10⁻⁶, and the loss by its square, 1 + 4×10⁻⁶." in text
     assert math.isfinite(top)
+
+
+def test_the_limit_is_written_with_the_digits_that_put_a_step_above_it():
+    """A step size a millionth above the limit: the sidebar's sentence, the diverged run's
+    message and the limit paragraph write the limit with the digits that show it below the
+    step (at 4 digits, 5.104e-07 would read as above 5.10371e-07)."""
+    data = far_data()
+    top = limit.limit_of(cfg.DEFAULTS, data)
+    s = cfg.DEFAULTS.replace(step_size=float(f"{top * (1 + 1e-6):.6g}"))
+    assert s.step_size > top
+    text, above = limit.limit_text(s, data)
+    assert above
+    first = lrcore.State(0, 0.0, 0.0, 1.0, 0.0, 0.0)
+    last = lrcore.State(9, 0.0, 0.0, 1e20, 0.0, 0.0, True)
+    paragraph = conditioning.limit_paragraph(s, rates(data.x, data.y, s.step_size))
+    for said in (
+        re.search(r"\*\*(\S+)\*\*", text).group(1),
+        re.search(r"converges only below (\S+) ", limit.divergence_text(s, data, last, first))[1],
+        re.search(r"the limit is \*\*(\S+)\*\*", paragraph).group(1),
+    ):
+        assert float(said) == pytest.approx(top, rel=1e-6) and float(said) < s.step_size
+
+
+def test_the_summary_tells_the_last_loss_from_the_least_squares_one():
+    """A run from next to the answer: its losses agree with the least-squares loss in their
+    first 7 digits; the summary writes them with the digits that tell them apart."""
+    from lrui.explain.summary import summary
+
+    data = far_data()
+    fit = lrcore.closed_form(data.x, data.y)
+    states = list(
+        lrcore.train(data.x, data.y, iterations=10, step_size=1e-8, w0=fit.w + 1e-3, b0=fit.b)
+    )
+    run = type("Run", (), {"frames": states, "last": states[-1]})
+    line = next(t for t in summary(data, run, fit) if t.startswith("Loss:"))
+    found = re.fullmatch(
+        r"Loss: from (\S+) at epoch 0 to (\S+) at epoch 10 \(least squares (\S+)\)\.", line
+    )
+    first, last, least = (number_of(v) for v in found.groups())
+    assert last != least and first != last
+    gap = states[-1].loss - fit.loss  # each reads back nearer its own value than the other's
+    assert abs(last - states[-1].loss) < gap / 2 and abs(least - fit.loss) < gap / 2
