@@ -283,3 +283,27 @@ def test_the_summary_tells_the_last_loss_from_the_least_squares_one():
     assert last != least and first != last
     gap = states[-1].loss - fit.loss  # each reads back nearer its own value than the other's
     assert abs(last - states[-1].loss) < gap / 2 and abs(least - fit.loss) < gap / 2
+
+
+def test_the_summary_tells_a_pinned_runs_loss_from_this_ones():
+    """Two runs that stall at about the same loss (their last losses agree in their first 7
+    digits): the summary writes this run's and the pinned run's with the digits that tell
+    them apart."""
+    from lrui.explain.pinned import Snapshot
+    from lrui.explain.summary import summary
+
+    data = far_data()
+    fit = lrcore.closed_form(data.x, data.y)
+
+    def run_at(step: float):
+        states = list(lrcore.train(data.x, data.y, iterations=2000, step_size=step))
+        return type("Run", (), {"frames": states, "last": states[-1]})
+
+    this, other = run_at(2e-7), run_at(4e-7)
+    pin = Snapshot("gd, η = 4e-07", "", (0.0, 1.0), tuple(other.frames), (), {})
+    lines = summary(data, this, fit, pin)
+    mine = number_of(re.search(r"to (\S+) at epoch 2,000", lines[1]).group(1))
+    pinned = number_of(re.search(r"loss (\S+) at epoch 2,000\.", lines[3]).group(1))
+    gap = abs(this.last.loss - other.last.loss)
+    assert 0 < gap < 1e-6 * this.last.loss  # the case in point
+    assert abs(mine - this.last.loss) < gap / 2 and abs(pinned - other.last.loss) < gap / 2
