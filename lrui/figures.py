@@ -37,7 +37,7 @@ import plotly.graph_objects as go
 
 from lrcore.model import eigen, moments
 
-from .text import equation, number, scales, zeroed
+from .text import apart, equation, number, scales, zeroed
 
 FRAMES = 120  # frames per run, at log-spaced epochs
 CURVE = 500  # points on the loss curve: log-spaced and linear-spaced epochs together
@@ -84,13 +84,14 @@ def curve_epochs(iterations: int, count: int = CURVE) -> tuple[int, ...]:
     return tuple(sorted(set(frame_epochs(iterations)) | set(lins.tolist())))
 
 
-def readout(state, scale: dict[str, float] | None = None) -> str:
+def readout(state, scale: dict[str, float] | None = None, loss_sig: int = 6) -> str:
     """The numbers at one epoch, as the player shows them beside the views: 6 significant
-    digits, and 0 for what is zero up to rounding beside the data's `scale` (text.scales)."""
+    digits (the loss `loss_sig`: see loss_digits), and 0 for what is zero up to rounding
+    beside the data's `scale` (text.scales)."""
     w, b, loss = (zeroed(getattr(state, k), (scale or {}).get(k, 0.0)) for k in ("w", "b", "loss"))
     text = (
         f"epoch {state.epoch:,} · W = {number(w, 6)} · b = {number(b, 6)} · "
-        f"loss = {number(loss, 6)}"
+        f"loss = {number(loss, loss_sig)}"
     )
     return text + " · diverged here" if state.diverged else text
 
@@ -191,8 +192,18 @@ def run(
             for state, m in zip(frames, moving, strict=True)
         ],
         "names": [str(state.epoch) for state in frames],
-        "readouts": [readout(state, scale) for state in frames],
+        "readouts": [readout(state, scale, loss_digits(frames)) for state in frames],
     }
+
+
+LOSS_DIGITS = 10  # a loss a run computes holds about this many: text.NOISE is 10⁻⁹ of it
+
+
+def loss_digits(states) -> int:
+    """The significant digits (6 to LOSS_DIGITS) that tell the lowest and highest loss of
+    these states apart: a run that starts next to the answer moves in the 9th digit."""
+    finite = [state.loss for state in states if math.isfinite(state.loss)]
+    return min(apart(min(finite), max(finite), 6), LOSS_DIGITS) if finite else 6
 
 
 def frame_data(one_run: dict, i: int) -> list[dict]:

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ..figures import LOSS_DIGITS
 from ..text import apart, equation, number, scales, zeroed
 from .pinned import Snapshot, pinned
-
-LOSS_DIGITS = 10  # a loss a run computes holds about this many: text.NOISE is 10⁻⁹ of it
 
 
 def summary(data, run, fit, pin: Snapshot | None = None) -> list[str]:

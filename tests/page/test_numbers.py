@@ -307,3 +307,19 @@ def test_the_summary_tells_a_pinned_runs_loss_from_this_ones():
     gap = abs(this.last.loss - other.last.loss)
     assert 0 < gap < 1e-6 * this.last.loss  # the case in point
     assert abs(mine - this.last.loss) < gap / 2 and abs(pinned - other.last.loss) < gap / 2
+
+
+def test_the_players_readout_shows_the_loss_moving_in_its_ninth_digit():
+    """A run from next to the answer: its first and last frames' losses agree in their first 8
+    digits; the readouts write them differently, each nearer its own value than the other."""
+    data = far_data()
+    fit = lrcore.closed_form(data.x, data.y)
+    states = list(
+        lrcore.train(data.x, data.y, iterations=100, step_size=1e-7, w0=fit.w + 1e-4, b0=fit.b)
+    )
+    first, last = states[0].loss, states[-1].loss
+    assert 0 < (first - last) < 1e-7 * first  # the case in point
+    readouts = figures.run(data.x, data.y, states, states)["readouts"]
+    shown = [number_of(text.rsplit("loss = ", 1)[1]) for text in (readouts[0], readouts[-1])]
+    gap = first - last
+    assert abs(shown[0] - first) < gap / 2 and abs(shown[1] - last) < gap / 2
