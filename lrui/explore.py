@@ -29,7 +29,7 @@ from .explain import limit
 from .explain.limit import LIMIT_RULE, step_stops, why
 from .figures import Prebuilt, frozen
 from .sidebar import bounds
-from .text import digest, fmt
+from .text import apart, digest, fmt
 
 KEY = "explore"  # the expander (also the lesson's name)
 LESSON_OPENED = "_explore_lesson"  # st.session_state: the lesson has opened the section
@@ -258,18 +258,21 @@ def curve_sentence(settings: Settings, plan: Plan, r: Rates, best, reached: bool
     opt, gd_limit = settings.optimizer, 2 / r.lam_max
     none = "" if reached else f" None of these runs gets within 1% in {plan.iterations:,} epochs."
     if opt == "gd":
+        fastest = 2 / (r.lam_max + r.lam_min)
+        sig = apart(fastest, r.limit)  # they are 1/κ apart: as many digits as that takes
         return (
             f"Look for the bottom of the lower plot: the fewest epochs are at the fastest step "
-            f"2/(λmin+λmax) = {fmt(2 / (r.lam_max + r.lam_min))}, just below the limit 2/λmax = "
-            f"{fmt(r.limit)}; a larger step overshoots along the steep direction, a smaller one "
-            f"crawls along the flat one.{none}"
+            f"2/(λmin+λmax) = {fmt(fastest, sig)}, just below the limit 2/λmax = "
+            f"{fmt(r.limit, sig)}; a larger step overshoots along the steep direction, a smaller "
+            f"one crawls along the flat one.{none}"
         )
     if opt in LINEAR:
-        where = "" if best is None else f" is fastest at η = {fmt(best)}, and"
+        sig = 4 if best is None else apart(best, r.limit)
+        where = "" if best is None else f" is fastest at η = {fmt(best, sig)}, and"
         side = "above" if r.limit > gd_limit else "below"
         return (
             f"Look for the bottom of the lower plot: at β = {settings.momentum:g}, {opt}{where} "
-            f"converges up to its own limit {LIMIT_RULE[opt]} = {fmt(r.limit)}, {side} gd's "
+            f"converges up to its own limit {LIMIT_RULE[opt]} = {fmt(r.limit, sig)}, {side} gd's "
             f"2/λmax = {fmt(gd_limit)}.{none}"
         )
     return (

@@ -18,8 +18,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .figures import DATA, FITTED, GRID, LSTSQ, PATH, PINNED, TEXT, typed
-from .text import fmt
+from .figures import DATA, FITTED, GRID, LSTSQ, PATH, PINNED, TEXT, offset_ticks, typed
+from .text import apart, fmt
 
 SHADE = "rgba(213,94,0,0.10)"  # the diverging region: FITTED, faint
 DIVERGED_CELL = "rgba(213,94,0,0.30)"  # a diverged cell of the map
@@ -79,6 +79,8 @@ def curve(
     custom = np.column_stack([eta, np.full(len(eta), np.nan), np.full(len(eta), marks.limit)])
     kept = ~diverged & np.isfinite(loss) & (loss > 0)
     top = float(loss[kept].max()) if kept.any() else 1.0
+    bottom = float(loss[kept].min()) if kept.any() else 1.0
+    title = f"loss after {iterations:,} epochs"  # its hover: 2 more digits than tell apart
     point = {"size": 5}
     how = "simulated runs" if simulated else "runs"
     data = [
@@ -88,7 +90,7 @@ def curve(
             "loss",
             "y",
             custom,
-            f"η %{{x:.3g}}<br>loss after {iterations:,} epochs %{{y:.4g}}<extra></extra>",
+            f"η %{{x:.3g}}<br>{title} %{{y:.{min(apart(bottom, top) + 2, 17)}g}}<extra></extra>",
             line={"color": PINNED, "width": 2},
             marker={**point, "color": PINNED},
         ),
@@ -141,14 +143,7 @@ def curve(
         xaxis2=_axis(
             "step size η", [0, 1], x_range, "y2", type="log", matches="x", exponentformat="power"
         ),
-        yaxis=_axis(
-            f"loss after {iterations:,} epochs",
-            [0.54, 1],
-            None,
-            "x",
-            type="log",
-            exponentformat="power",
-        ),
+        yaxis=_loss_axis(title, bottom, top),
         yaxis2=_axis("epochs to 1%", [0, 0.44], None, "x2", type="log", exponentformat="power"),
         shapes=shapes,
         annotations=notes,
@@ -162,11 +157,23 @@ def curve(
     return {"data": data, "layout": layout}
 
 
+def _loss_axis(title: str, lo: float, hi: float) -> dict:
+    """The upper plot's loss axis (log) from lo to hi, titled `title`: Plotly's ticks, or for
+    losses that agree in their first digits (every run stalls at about the same loss) ticks
+    from an offset that the title names (figures.offset_ticks; the chart's title says after
+    how many epochs)."""
+    axis = _axis(title, [0.54, 1], None, "x", type="log", exponentformat="power")
+    return {**axis, **(offset_ticks(lo, hi, "loss", log=True) or {})}
+
+
 def _marks(marks: Marks, x_range: list[float]) -> tuple[list[dict], list[dict]]:
     """Vertical lines through both plots (and the diverging region past a sharp limit, shaded)
     as shapes, and their labels as annotations: the limit's above the plots, the fastest
-    step's in the gap between them (the current step's goes at the bottom: with_current)."""
+    step's in the gap between them, "diverges" in the lower plot's top corner, which no run
+    fills (the current step's label goes at the bottom: with_current). The two values get
+    the digits that tell them apart: the fastest gd step is 1/κ below the limit."""
     right = 10 ** x_range[1]
+    sig = 4 if marks.fastest is None else apart(marks.limit, marks.fastest)
     shapes, notes = [], []
     if marks.sharp and marks.limit < right:
         shapes.append(
@@ -190,21 +197,28 @@ def _marks(marks: Marks, x_range: list[float]) -> tuple[list[dict], list[dict]]:
                 "text": "diverges",
                 "x": x_range[1],
                 "xref": "x",
-                "y": 0,
-                "yref": "paper",
+                "y": 1,
+                "yref": "y2 domain",
                 "xanchor": "right",
-                "yanchor": "bottom",
+                "yanchor": "top",
                 "xshift": -4,
                 "showarrow": False,
                 "font": {"color": FITTED, "size": 11},
             }
         )
     lines = [
-        ("limit", marks.limit, f"{marks.limit_label} = {fmt(marks.limit)}", FITTED, "dot", 1.0),
+        (
+            "limit",
+            marks.limit,
+            f"{marks.limit_label} = {fmt(marks.limit, sig)}",
+            FITTED,
+            "dot",
+            1.0,
+        ),
         (
             "fastest",
             marks.fastest,
-            f"{marks.fastest_label} = {fmt(marks.fastest or 0)}",
+            f"{marks.fastest_label} = {fmt(marks.fastest or 0, sig)}",
             LSTSQ,
             "dash",
             0.47,

@@ -37,7 +37,7 @@ import plotly.graph_objects as go
 
 from lrcore.model import eigen, moments
 
-from .text import equation, number, scales, zeroed
+from .text import apart, equation, number, scales, zeroed
 
 FRAMES = 120  # frames per run, at log-spaced epochs
 CURVE = 500  # points on the loss curve: log-spaced and linear-spaced epochs together
@@ -70,6 +70,7 @@ TRACES = 12  # in all: 2 data, 2 reference lines, curve, lowest loss, contours, 
 FRAME_INDICES = list(range(TRACES - MOVING, TRACES))
 TITLES = ("Data and fitted line", "Loss by epoch", "Loss landscape over (W, b)")  # the views'
 LOSS_TICKS = 4  # at most this many labels on a logarithmic loss axis: they fit a phone's view
+CLOSE = 1e-3  # losses closer than this (relatively) print alike in Plotly's 3 or 4 digits
 
 
 @functools.cache
@@ -92,13 +93,14 @@ def curve_epochs(iterations: int, count: int = CURVE) -> tuple[int, ...]:
     return tuple(sorted(set(frame_epochs(iterations)) | set(lins.tolist())))
 
 
-def readout(state, scale: dict[str, float] | None = None) -> str:
+def readout(state, scale: dict[str, float] | None = None, loss_sig: int = 6) -> str:
     """The numbers at one epoch, as the player shows them beside the views: 6 significant
-    digits, and 0 for what is zero up to rounding beside the data's `scale` (text.scales)."""
+    digits (the loss `loss_sig`: see loss_digits), and 0 for what is zero up to rounding
+    beside the data's `scale` (text.scales)."""
     w, b, loss = (zeroed(getattr(state, k), (scale or {}).get(k, 0.0)) for k in ("w", "b", "loss"))
     text = (
         f"epoch {state.epoch:,} · W = {number(w, 6)} · b = {number(b, 6)} · "
-        f"loss = {number(loss, 6)}"
+        f"loss = {number(loss, loss_sig)}"
     )
     return text + " · diverged here" if state.diverged else text
 
@@ -199,8 +201,18 @@ def run(
             for state, m in zip(frames, moving, strict=True)
         ],
         "names": [str(state.epoch) for state in frames],
-        "readouts": [readout(state, scale) for state in frames],
+        "readouts": [readout(state, scale, loss_digits(frames)) for state in frames],
     }
+
+
+LOSS_DIGITS = 10  # a loss a run computes holds about this many: text.NOISE is 10⁻⁹ of it
+
+
+def loss_digits(states) -> int:
+    """The significant digits (6 to LOSS_DIGITS) that tell the lowest and highest loss of
+    these states apart: a run that starts next to the answer moves in the 9th digit."""
+    finite = [state.loss for state in states if math.isfinite(state.loss)]
+    return min(apart(min(finite), max(finite), 6), LOSS_DIGITS) if finite else 6
 
 
 def frame_data(one_run: dict, i: int) -> list[dict]:
@@ -238,25 +250,62 @@ def combine(chart: dict, one_run: dict) -> dict:
 
 
 def _loss_axis(losses, frames, lowest: float, scale: str) -> dict:
-    """The loss axis's range and ticks: on a log scale whole decades, at most LOSS_TICKS
+    """The loss axis's range, ticks and title: on a log scale whole decades, at most LOSS_TICKS
     labels (Plotly's own would label 2 and 5 between them, which overlap on a phone), or
-    Plotly's own when the range holds fewer than two decades. (tickmode is always given:
-    Plotly.update would keep a previous run's otherwise.)"""
-    lo, hi = _loss_range(losses, frames, lowest, scale)
+    Plotly's own when the range holds fewer than two decades; for losses that agree in their
+    first digits, ticks from an offset (offset_ticks). (tickmode and the title are always
+    given: Plotly.update would keep a previous run's otherwise.)"""
+    seen = _seen(losses, frames, lowest, scale)
+    close = offset_ticks(seen.min(), seen.max(), "loss", log=scale == "log")
+    if close is not None:
+        return close
+    lo, hi = _loss_range(seen, scale)
     decades = math.floor(hi) - math.ceil(lo) + 1 if scale == "log" else 0  # whole ones in range
+    titled = {"range": [lo, hi], "title": {"text": "loss"}}
     if decades < 2:
-        return {"range": [lo, hi], "tickmode": "auto"}
-    return {"range": [lo, hi], "tickmode": "linear", "tick0": 0, "dtick": -(-decades // LOSS_TICKS)}
+        return {**titled, "tickmode": "auto"}
+    return {**titled, "tickmode": "linear", "tick0": 0, "dtick": -(-decades // LOSS_TICKS)}
 
 
-def _loss_range(losses, frames, lowest: float, scale: str) -> list[float]:
-    """The loss axis: from the lowest loss to the highest the run reached."""
+def _seen(losses, frames, lowest: float, scale: str) -> np.ndarray:
+    """The losses the loss axis shows: the curve's, the frames' and the lowest (those above 0
+    only, on a log scale)."""
     seen = np.concatenate([losses, [state.loss for state in frames], [lowest]])
-    seen = seen[np.isfinite(seen) & (seen > 0)] if scale == "log" else seen[np.isfinite(seen)]
+    return seen[np.isfinite(seen) & (seen > 0)] if scale == "log" else seen[np.isfinite(seen)]
+
+
+def _loss_range(seen: np.ndarray, scale: str) -> list[float]:
+    """The loss axis: from the lowest loss seen to the highest (log10 of them, on a log scale)."""
     lo, hi = float(seen.min()), float(seen.max())
     if scale == "log":
         lo, hi = math.log10(lo), math.log10(hi)
     return list(_pad(lo, hi, 0.05))
+
+
+def offset_ticks(lo: float, hi: float, title: str, *, log: bool) -> dict | None:
+    """An axis from lo to hi (> 0) when those agree in their first digits (a loss from
+    98,256,748 to 98,256,755, where Plotly's labels would read 0.98256748×10⁸ and
+    0.98256749×10⁸): its range, from a round number at or below lo, and ticks at round
+    steps above it (2 to 5 of them from lo to hi), each written as what it adds to that
+    number, which the title names ('loss − 98,256,748'). Ticks are in the data's units; the
+    range is log10 of them on a `log` axis. None when lo and hi are CLOSE's fraction or more
+    apart (or equal): Plotly's own ticks tell those apart."""
+    if not (0 < lo < hi and math.isfinite(hi)) or hi - lo >= CLOSE * hi:
+        return None
+    power = 10.0 ** math.floor(math.log10((hi - lo) / 2))
+    step = max(m * power for m in (1, 2, 5) if m * power <= (hi - lo) / 2)
+    base = math.floor(lo / step) * step  # the ticks' 0 (a step lower if rounding put it above)
+    base = base if base <= lo else base - step
+    ticks = np.arange(math.floor((hi - base) / step) + 1) * step
+    digits = math.floor(math.log10(base)) - math.floor(math.log10(step)) + 1
+    bottom, top = base - 0.05 * (hi - base), hi + 0.05 * (hi - base)
+    return {
+        "range": [math.log10(bottom), math.log10(top)] if log else [bottom, top],
+        "tickmode": "array",
+        "tickvals": [base + t for t in ticks.tolist()],
+        "ticktext": [number(t, 3) for t in ticks.tolist()],
+        "title": {"text": f"{title} − {number(base, digits)}"},
+    }
 
 
 def typed(values, dtype: str = "f8") -> dict:

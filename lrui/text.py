@@ -56,6 +56,29 @@ def number(v: float, sig: int = 4) -> str:
     return (MINUS if v < 0 else "") + text
 
 
+def factor(v: float, sig: int = 4) -> str:
+    """A factor as people can tell it from 1: fmt(v, sig) when that already does (0.9500,
+    1.040), else 1 and how far from it, to 2 significant digits: 0.9999997 is '1 − 3×10⁻⁷',
+    1.0000002 '1 + 2×10⁻⁷' (both would print as 1.000)."""
+    shown = fmt(v, sig)
+    if not math.isfinite(v) or v == 1 or float(shown.replace(",", "")) != 1:
+        return shown
+    gap = float(f"{abs(1 - v):.2g}")  # exact: 1 − v loses no digit for v this near 1
+    mag = math.floor(math.log10(gap))
+    power = f"{_trim(f'{gap / 10.0**mag:.1f}')}×10{str(mag).translate(SUPERSCRIPT)}"
+    return f"1 {MINUS if v < 1 else '+'} {power}"
+
+
+def apart(a: float, b: float, least: int = 4) -> int:
+    """The fewest significant digits (at least `least`) at which fmt() and number() write a and
+    b differently: 4 for 0.0006008 and 0.0006026, 11 for two steps 1/κ = 2×10⁻¹¹ apart. 17
+    tell any two different floats apart; equal ones get `least`."""
+    return next(
+        (sig for sig in range(least, 17) if f"{a:.{sig}g}" != f"{b:.{sig}g}"),
+        17 if a != b else least,
+    )
+
+
 def _trim(digits: str) -> str:
     """A decimal number without trailing zeros after its point (4,000.50 -> 4,000.5)."""
     return digits.rstrip("0").rstrip(".") if "." in digits else digits

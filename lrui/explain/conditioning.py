@@ -11,7 +11,7 @@ from lrcore.explain import CONVERGED, Rates
 from lrcore.optim import LINEAR
 from lrcore.settings import Settings
 
-from ..text import fmt
+from ..text import apart, factor, fmt
 from .limit import LIMIT_RULE, NO_LIMIT, why
 
 
@@ -59,10 +59,12 @@ def limit_paragraph(settings: Settings, r: Rates) -> str:
         return (
             f"{bowl} {settings.optimizer} has no sharp step-size limit: "
             f"{NO_LIMIT[settings.optimizer]} For comparison, gd's limit on this data is "
-            f"{fmt(r.limit)}; this run uses η = {settings.step_size:g}."
+            f"{fmt(r.limit, apart(r.limit, settings.step_size))}; this run uses η = "
+            f"{settings.step_size:g}."
         )
     return (
-        f"{bowl} For {settings.optimizer} on this data the limit is **{fmt(r.limit)}** "
+        f"{bowl} For {settings.optimizer} on this data the limit is "
+        f"**{fmt(r.limit, apart(r.limit, settings.step_size))}** "
         f"({LIMIT_RULE[settings.optimizer]}); this run uses η = {settings.step_size:g}."
     )
 
@@ -78,13 +80,13 @@ def conditioning_paragraph(settings: Settings, r: Rates, seen: int | None, exact
     who = "it needs" if settings.optimizer in LINEAR else "gd would need"
     if r.growth >= 1:
         outlook = (
-            f"At this step size the error grows by a factor {fmt(r.growth)} per epoch, "
+            f"At this step size the error grows by a factor {factor(r.growth)} per epoch, "
             f"so the run never gets near the optimum."
         )
     else:
         outlook = (
             f"At this step size the slowest direction's error shrinks by a factor "
-            f"{r.growth:.6g} per epoch, so {who} about "
+            f"{factor(r.growth)} per epoch, so {who} about "
             f"**{math.ceil(r.epochs_to_1pct):,} epochs** to get within 1% of the "
             f"optimum (‖(W, b) − (W*, b*)‖ at most 1% of what it was at the start)."
         )

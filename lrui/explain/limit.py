@@ -14,7 +14,7 @@ from lrcore.explain import Rates, rates
 from lrcore.optim import LINEAR  # the optimizers with a sharp step-size limit
 from lrcore.settings import FIELDS, Settings
 
-from ..text import fmt, number
+from ..text import apart, factor, fmt, number
 
 LIMIT_RULE = {"gd": "2/λmax", "momentum": "2(1+β)/λmax", "nesterov": "2(1+β)/((1+2β)·λmax)"}
 
@@ -86,7 +86,8 @@ def limit_text(settings: Settings, data) -> tuple[str, bool]:
             False,
         )
     above = settings.step_size > limit
-    text = f"Largest step that converges here: **{fmt(limit)}** ({rule})."
+    sig = apart(limit, settings.step_size)  # a step a hair above it: the digits that show it
+    text = f"Largest step that converges here: **{fmt(limit, sig)}** ({rule})."
     if above:
         text = f":red[{text} This step size is above it: the run will diverge.]"
     return text, above
@@ -285,13 +286,13 @@ def growth_text(settings: Settings, data) -> str:
         return (
             f"Along the loss's steepest direction (curvature λmax = {fmt(r.lam_max)}, the "
             f"largest eigenvalue of its Hessian) each epoch multiplies the error by "
-            f"|1 − η·λmax| = |1 − {settings.step_size:g} × {fmt(r.lam_max)}| = {fmt(r.growth)}, "
-            f"and the loss by its square, {fmt(r.growth**2)}."
+            f"|1 − η·λmax| = |1 − {settings.step_size:g} × {fmt(r.lam_max)}| = {factor(r.growth)}, "
+            f"and the loss by its square, {factor(r.growth**2)}."
         )
     return (
         f"Along the loss's steepest direction (λmax = {fmt(r.lam_max)}) each epoch of "
-        f"{settings.optimizer} multiplies the error by about {fmt(r.growth)} (the spectral "
-        f"radius of its update), and the loss by about {fmt(r.growth**2)}."
+        f"{settings.optimizer} multiplies the error by about {factor(r.growth)} (the spectral "
+        f"radius of its update), and the loss by about {factor(r.growth**2)}."
     )
 
 
@@ -310,8 +311,8 @@ def divergence_text(settings: Settings, data, last, first) -> str:
         return f"{text}. {todo}."
     limit = limit_of(settings, data)
     return (
-        f"{text}: it converges only below {fmt(limit)} ({LIMIT_RULE[settings.optimizer]}). "
-        f"{growth_text(settings, data)} {todo}."
+        f"{text}: it converges only below {fmt(limit, apart(limit, settings.step_size))} "
+        f"({LIMIT_RULE[settings.optimizer]}). {growth_text(settings, data)} {todo}."
     )
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ..text import equation, number, scales, zeroed
+from ..figures import LOSS_DIGITS
+from ..text import apart, equation, number, scales, zeroed
 from .pinned import Snapshot, pinned
 
 
@@ -19,21 +20,26 @@ def summary(data, run, fit, pin: Snapshot | None = None) -> list[str]:
         return tuple(zeroed(getattr(s, q), scale[q]) for q in ("w", "b", "loss"))
 
     (w0, b0, loss0), (w, b, loss), (fw, fb, floss) = tidy(run.frames[0]), tidy(run.last), tidy(fit)
+    pin_w, pin_b, pin_loss = tidy(pin.frames[-1]) if pin is not None else (0.0, 0.0, loss)
     at = f"epoch {run.last.epoch:,}" + (" (diverged)" if run.last.diverged else "")
+    # the last loss, the least-squares one and the pinned run's with the digits that tell them
+    # apart, down to LOSS_DIGITS (past it is rounding); the first with those that tell it from
+    # the last
+    sig = min(max(apart(loss, floss, 5), apart(loss, pin_loss, 5)), LOSS_DIGITS)
+    sig0 = min(apart(loss0, loss, 5), LOSS_DIGITS)
     lines = [
         f"Data and line, {at}: {len(data.x):,} points and the line {equation(w, b)}; "
         f"least squares {equation(fw, fb)}.",
-        f"Loss: from {number(loss0, 5)} at epoch 0 to {number(loss, 5)} at {at} "
-        f"(least squares {number(floss, 5)}).",
+        f"Loss: from {number(loss0, sig0)} at epoch 0 to {number(loss, sig)} at {at} "
+        f"(least squares {number(floss, sig)}).",
         f"Landscape: the path goes from (W, b) = ({number(w0)}, {number(b0, 5)}) to "
         f"({number(w)}, {number(b, 5)}); the optimum (star) is at ({number(fw)}, "
         f"{number(fb, 5)}).",
     ]
     if pin is not None:
-        w, b, loss = tidy(pin.frames[-1])
         lines.append(
-            f"Faded and dashed, the pinned run ({pin.label}): line {equation(w, b)}, "
-            f"loss {number(loss, 5)} at epoch {pin.frames[-1].epoch:,}."
+            f"Faded and dashed, the pinned run ({pin.label}): line {equation(pin_w, pin_b)}, "
+            f"loss {number(pin_loss, sig)} at epoch {pin.frames[-1].epoch:,}."
         )
     return lines
 
