@@ -107,3 +107,40 @@ def test_open_panels_have_no_serious_violation(page, scheme, url):
     open_page(page, url)
     open_panels(page)
     check(page, f"{scheme}-panels")
+
+
+# Every chart text Plotly paints in the neutral colour (ticks, axis titles, legend, the views'
+# titles): its colour as drawn (fill and fill-opacity blended over the page's background) and
+# the WCAG contrast ratio against that background.
+CHART_TEXT_CONTRAST = """() => {
+  const rgb = (c) => c.match(/[\\d.]+/g).map(Number);
+  const lum = ([r, g, b]) => [r, g, b].map((v) => {
+    v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+  }).reduce((s, v, i) => s + v * [0.2126, 0.7152, 0.0722][i], 0);
+  const bg = rgb(getComputedStyle(document.querySelector('[data-testid=stApp]')).backgroundColor);
+  const out = [];
+  for (const t of document.querySelectorAll('.js-plotly-plot text')) {
+    const cls = (t.getAttribute('class') || '') + ' ' + (t.parentNode.getAttribute('class') || '');
+    if (!/tick|title|legendtext|annotation-text/.test(cls) || !t.textContent.trim()) continue;
+    const style = getComputedStyle(t);
+    if (style.fill.startsWith('url')) continue;
+    const a = Number(style.fillOpacity) * Number(style.opacity);
+    const drawn = rgb(style.fill).slice(0, 3).map((v, i) => a * v + (1 - a) * bg[i]);
+    const [hi, lo] = [lum(drawn), lum(bg)].sort((p, q) => q - p);
+    out.push({text: t.textContent, cls: cls.trim(), ratio: (hi + 0.05) / (lo + 0.05)});
+  }
+  return out;
+}"""
+
+
+def test_chart_text_reaches_4_5_to_1_in_both_themes(page, scheme, url):
+    """Axis and tick text, axis titles, legends and the views' titles, in the views and the
+    Explore charts, reach WCAG's 4.5:1 against the page in the light and the dark theme (the
+    neutral grey they are drawn in gives 3.6:1 on white)."""
+    open_page(page, url, "?lesson=explore")
+    page.locator(".st-key-explore .js-plotly-plot").first.wait_for(state="attached")
+    texts = page.evaluate(CHART_TEXT_CONTRAST)
+    kinds = {t["cls"].split()[-1] for t in texts}
+    assert {"xtick", "ytick", "g-xtitle", "traces"} <= kinds, kinds  # the check saw them
+    low = [(t["text"], t["cls"], round(t["ratio"], 2)) for t in texts if t["ratio"] < 4.5]
+    assert not low, f"{scheme}: chart text under 4.5:1: {low[:10]}"
