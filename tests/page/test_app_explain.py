@@ -72,9 +72,11 @@ def query(at: AppTest) -> dict:
 
 
 def limit_shown(at: AppTest) -> float:
-    """The limit the sidebar prints under the step-size slider."""
-    texts = [c.value for c in at.sidebar.caption if "Largest step that converges" in c.value]
-    assert len(texts) == 1, [c.value for c in at.sidebar.caption]
+    """The limit the sidebar prints under the step-size slider (a caption, or red text when the
+    step is above it)."""
+    shown = [*at.sidebar.caption, *at.sidebar.markdown]
+    texts = [c.value for c in shown if "Largest step that converges" in c.value]
+    assert len(texts) == 1, [c.value for c in shown]
     return float(re.search(r"\*\*([\d.,e+-]+)\*\*", texts[0]).group(1).replace(",", ""))
 
 
@@ -141,7 +143,7 @@ def test_step_above_the_limit_warns_before_it_diverges():
     growth = abs(1 - 0.0007 * lam_max)
     assert f"= {fmt(growth)}," in at.warning[0].value
     assert "diverges" in at.warning[0].value
-    assert ":red[" in " ".join(c.value for c in at.sidebar.caption)
+    assert ":red[" in " ".join(c.value for c in at.sidebar.markdown)
 
 
 def test_diverged_run_is_explained_with_its_numbers():
