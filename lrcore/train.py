@@ -114,7 +114,8 @@ def train(
     prob = Problem(x, y, standardize)
     with np.errstate(all="ignore"):
         e0 = prob.to_train(w0 - prob.mom.fit.w, b0 - prob.mom.fit.b)
-        start = prob.states(0, *e0)[0]
+        # the start exactly as given: w* + (w0 − w*) and the way back from z can round off
+        start = prob.states(0, *e0)[0]._replace(w=float(w0), b=float(b0))
         if start.diverged:  # w0 or b0 so large that the loss overflows
             yield start
             return
