@@ -223,7 +223,8 @@ def parse_value(name: str, text: Any) -> Any:
         raise SettingError(f"{name}: {text!r} is not true or false")
     if kind is str:
         if text not in meta["choices"]:
-            raise SettingError(f"{name}: {text!r} is not one of {', '.join(meta['choices'])}")
+            named = ", ".join(c for c in meta["choices"] if c)  # "" (none) is no name to list
+            raise SettingError(f"{name}: {text!r} is not one of {named}")
         return text
     try:
         number = float(text)
