@@ -36,7 +36,7 @@ def main() -> None:
     st.set_page_config(page_title="Gradient descent, live", page_icon="📉", layout="wide")
     st.html(PAGE_CSS)
     st.title("Linear regression by gradient descent")
-    top = st.container()  # the intro, or a lesson's prompt
+    top = st.container()  # the intro, or a lesson's prompt; what a hand-edited link lacked
     sources.prepare(url.settings_from_url())
     chosen = Settings(**{name: st.session_state[name] for name in FIELDS})
     settings, notes = from_params(to_params(chosen))  # fixes settings that clash, if any
@@ -54,8 +54,8 @@ def main() -> None:
     with top:
         if not lessons.lesson_ui(settings):
             st.caption(INTRO)
+        url.link_ui(chosen)  # above the chart, where a student opening the link looks
     with notices:
-        url.link_ui(chosen)
         if notes:
             st.warning("These settings do not fit together:\n\n" + code_block(notes))
         if cut_note:

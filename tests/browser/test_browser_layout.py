@@ -61,3 +61,18 @@ def test_on_a_phone_the_player_sits_right_under_the_data_view(page, url):
           .getBoundingClientRect().top + window.scrollY)()""")
         assert all(top < data_view["top"] for top in others)  # the data view is the lowest
         assert 0 <= player_top - data_view["bottom"] <= 150  # its axis labels, then the player
+
+
+@pytest.mark.parametrize("width", [1400, 390])
+def test_a_hand_edited_links_warning_is_above_the_chart(page, url, width):
+    """A student opening a link with a bad setting sees what the page changed before the chart,
+    on a laptop and on a phone, not under the views where nobody scrolls."""
+    page.set_viewport_size({"width": width, "height": 1000 if width > 640 else 844})
+    opened(page, url, "?n=abc&lesson=limit")
+    warning = page.locator("[data-testid=stAlert]").filter(has_text="This link had settings")
+    warning.wait_for()
+    assert "n: 'abc' is not a number" in warning.inner_text()
+    above, chart = warning.bounding_box(), box(page, ".st-key-views")
+    assert above["y"] + above["height"] <= chart["y"], (above, chart)
+    assert above["y"] >= box(page, ".st-key-lesson_prompt")["y"]  # the prompt stays first
+    page.screenshot(path=f"/tmp/layout-link-warning-{width}.png")
