@@ -76,3 +76,29 @@ def test_a_hand_edited_links_warning_is_above_the_chart(page, url, width):
     assert above["y"] + above["height"] <= chart["y"], (above, chart)
     assert above["y"] >= box(page, ".st-key-lesson_prompt")["y"]  # the prompt stays first
     page.screenshot(path=f"/tmp/layout-link-warning-{width}.png")
+
+
+def test_on_a_phone_the_charts_toolbar_covers_no_views_title(page, url):
+    """390 px wide, the chart touched (Plotly shows its toolbar then): the toolbar, as wide as
+    most of the phone, sits above the top view's title instead of on it."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    opened(page, url, "")
+    page.wait_for_function(f"{LIVE_CHART}.__lrNarrow === true")
+    page.locator(".st-key-views").hover()
+    toolbar = page.locator(".st-key-views .modebar")
+    toolbar.wait_for(state="visible")
+    bar = toolbar.bounding_box()
+    titles = page.evaluate(f"""[...{LIVE_CHART}.querySelectorAll(".annotation")].map((a) => {{
+      const r = a.getBoundingClientRect();
+      return {{text: a.textContent, left: r.left, right: r.right, top: r.top, bottom: r.bottom}};
+    }})""")
+    assert {t["text"] for t in titles} >= {"Loss by epoch", "Data and fitted line"}
+    for t in titles:
+        apart = (
+            t["right"] <= bar["x"]
+            or t["left"] >= bar["x"] + bar["width"]
+            or t["bottom"] <= bar["y"]
+            or t["top"] >= bar["y"] + bar["height"]
+        )
+        assert apart, (t, bar)
+    page.locator(".st-key-views").screenshot(path="/tmp/layout-phone-toolbar.png")
