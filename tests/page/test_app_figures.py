@@ -22,7 +22,7 @@ import lrcore
 from lrcore import settings as cfg
 from lrui import figures, results
 from lrui.text import MINUS, NOISE, equation, number, scales, zeroed
-from support.page import chart_of, figure_of, number_of, player_of
+from support.page import chart_of, figure_of, log_of, number_of, player_of
 
 TIMEOUT = 60
 GOOD = b"hours,score,other\n1,52,7\n2,61,3\n4,70,9\n5,75,1\n7,83,2\n"
@@ -279,6 +279,7 @@ def test_a_standardized_start_at_zero_is_written_as_0(blog):
     readout = player_of(at)["readouts"][0]
     assert readout.startswith("epoch 0 · W = 0 · b = 0 · loss = ")
     assert "(W, b) = (0, 0) to (" in summary_text(at)
+    assert log_of(at)[0][:3].tolist() == [0.0, 0.0, 0.0]  # the log, every digit: epoch 0, 0, 0
     # a real small number stays: the blog's first step moves b by 3.24
     blog_readout = player_of(open_page())["readouts"][1]
     assert blog_readout.startswith("epoch 1 · W = 182.551 · b = 3.24155 · ")
