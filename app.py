@@ -25,9 +25,11 @@ INTRO = (
 )
 
 # Less room above the title than Streamlit's default, so the chart and its player fit a laptop's
-# window under a lesson's prompt; on a phone, the lesson's button goes under its prompt.
+# window under a lesson's prompt; on a phone, the lesson's button goes under its prompt, and a
+# table wider than the page (the result, the log) scrolls sideways instead of being cut.
 PAGE_CSS = (
     "<style>[data-testid=stMainBlockContainer] { padding-top: 2.5rem; }"
+    "[data-testid=stMarkdownContainer]:has(> table) { overflow-x: auto; }"
     "@media (max-width: 640px) { .st-key-lesson_prompt { flex-wrap: wrap; } }</style>"
 )
 

@@ -102,3 +102,36 @@ def test_on_a_phone_the_charts_toolbar_covers_no_views_title(page, url):
         )
         assert apart, (t, bar)
     page.locator(".st-key-views").screenshot(path="/tmp/layout-phone-toolbar.png")
+
+
+# The result table and the training log, found by their header rows.
+TABLES = {"result": "run|W|b|loss|dW|db", "log": "epoch|W|b|loss|dW|db"}
+TABLE_OF = """(head) => [...document.querySelectorAll("[data-testid=stMarkdown] table")].find((t) =>
+  [...t.querySelectorAll("th")].map((th) => th.innerText.trim()).join("|") === head)"""
+
+
+@pytest.mark.parametrize("name", TABLES)
+def test_on_a_phone_the_tables_scroll_sideways_to_their_last_column(page, url, name):
+    """390 px wide, the result table and the log are wider than the page: swiping sideways
+    over one brings its last column (db) into view, where it used to be cut off, and moves
+    that table alone (not the whole page sideways)."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    opened(page, url, "")
+    head = TABLES[name]
+    page.wait_for_function(f"(head) => !!({TABLE_OF})(head)", arg=head)
+    table = page.locator("[data-testid=stMarkdown] table").filter(
+        has=page.locator("th", has_text=head.split("|")[0])
+    )
+    table.scroll_into_view_if_needed()
+    last = f"(head) => ({TABLE_OF})(head).querySelector('th:last-child').getBoundingClientRect()"
+    box = f"(head) => ({TABLE_OF})(head).parentElement.getBoundingClientRect()"
+    assert page.evaluate(last, head)["right"] > 390  # wider than the phone
+    left = page.evaluate(box, head)["left"]
+    table.hover()
+    page.mouse.wheel(1000, 0)  # a sideways swipe
+    page.wait_for_function(
+        f"""([head, left]) => {{ const r = ({last})(head);
+          return r.left >= 0 && r.right <= 390 && ({box})(head).left === left; }}""",
+        arg=[head, left],
+    )
+    page.screenshot(path=f"/tmp/layout-phone-{name}-table.png")
