@@ -5,6 +5,7 @@ students see no "Deploy" button."""
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from support.browser import LIVE_CHART, LONG, wait_for_chart
 
@@ -70,8 +71,7 @@ def test_a_hand_edited_links_warning_is_above_the_chart(page, url, width):
     page.set_viewport_size({"width": width, "height": 1000 if width > 640 else 844})
     opened(page, url, "?n=abc&lesson=limit")
     warning = page.locator("[data-testid=stAlert]").filter(has_text="This link had settings")
-    warning.wait_for()
-    assert "n: 'abc' is not a number" in warning.inner_text()
+    expect(warning).to_contain_text("n: 'abc' is not a number")
     above, chart = warning.bounding_box(), box(page, ".st-key-views")
     assert above["y"] + above["height"] <= chart["y"], (above, chart)
     assert above["y"] >= box(page, ".st-key-lesson_prompt")["y"]  # the prompt stays first
@@ -135,3 +135,23 @@ def test_on_a_phone_the_tables_scroll_sideways_to_their_last_column(page, url, n
         arg=[head, left],
     )
     page.screenshot(path=f"/tmp/layout-phone-{name}-table.png")
+
+
+def test_on_a_phone_a_lesson_says_where_its_slider_is_and_that_is_where_it_is(page, url):
+    """390 px wide, the sidebar is closed: the limit lesson says its slider is in the sidebar,
+    opened with » at the top left; that button is there, and it shows the slider."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    opened(page, url, "?lesson=limit")
+    prompt = page.locator(".st-key-lesson_prompt [data-testid=stAlert]")
+    expect(prompt).to_contain_text(
+        "Move only the step-size slider in the sidebar (on a phone, open it with » at the top left)"
+    )
+    slider = page.locator("[data-testid=stSlider]").filter(has_text="Step size")
+    expect(slider).not_to_be_in_viewport()
+    button = page.locator("[data-testid=stExpandSidebarButton]")
+    where = button.bounding_box()
+    assert where["x"] + where["width"] < 390 / 4 and where["y"] < 100, where  # top left
+    expect(button).to_contain_text("keyboard_double_arrow_right")  # the » icon
+    button.click()
+    expect(slider).to_be_in_viewport()
+    page.screenshot(path="/tmp/layout-phone-lesson-sidebar.png")
