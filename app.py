@@ -25,9 +25,11 @@ INTRO = (
 )
 
 # Less room above the title than Streamlit's default, so the chart and its player fit a laptop's
-# window under a lesson's prompt; on a phone, the lesson's button goes under its prompt.
+# window under a lesson's prompt; on a phone, the lesson's button goes under its prompt, and a
+# table wider than the page (the result, the log) scrolls sideways instead of being cut.
 PAGE_CSS = (
     "<style>[data-testid=stMainBlockContainer] { padding-top: 2.5rem; }"
+    "[data-testid=stMarkdownContainer]:has(> table) { overflow-x: auto; }"
     "@media (max-width: 640px) { .st-key-lesson_prompt { flex-wrap: wrap; } }"
     f"{figures.TEXT_CSS}</style>"
 )
@@ -37,7 +39,7 @@ def main() -> None:
     st.set_page_config(page_title="Gradient descent, live", page_icon="📉", layout="wide")
     st.html(PAGE_CSS)
     st.title("Linear regression by gradient descent")
-    top = st.container()  # the intro, or a lesson's prompt
+    top = st.container()  # the intro, or a lesson's prompt; what a hand-edited link lacked
     sources.prepare(url.settings_from_url())
     chosen = Settings(**{name: st.session_state[name] for name in FIELDS})
     settings, notes = from_params(to_params(chosen))  # fixes settings that clash, if any
@@ -57,9 +59,9 @@ def main() -> None:
     with top:
         if not lessons.lesson_ui(settings):
             st.caption(INTRO)
+        url.link_ui(chosen)  # above the chart, where a student opening the link looks
     with notices:
         results.verdict_ui(verdict)
-        url.link_ui(chosen)
         if notes:
             st.warning("These settings do not fit together:\n\n" + code_block(notes))
         if cut_note:

@@ -5,11 +5,12 @@ command line say the same thing: `python -m lrcore --step_size 0.0006 --iteratio
 `--dataset NAME` picks a built-in dataset; `--data FILE.csv [--x_col NAME --y_col NAME]` reads
 your own file, with the page's checks.
 
-`python -m lrcore sweep --step_size 1e-6:1e-2:200 [--momentum 0:0.99:50]` runs a whole grid
-(lrcore.sweep) and prints one row per (momentum, step size): its final loss, the first epoch
-within 1% of the optimum, the rate and whether it diverged, as CSV (or JSON lines). A range
-lo:hi:count is spaced evenly on a log scale for step sizes and linearly for momenta; a single
-number is a range of one. The other flags are the single run's.
+`python -m lrcore sweep --step_size 1e-6:1e-2:200 [--optimizer momentum --momentum 0:0.99:50]`
+runs a whole grid (lrcore.sweep) and prints one row per (momentum, step size): its final loss,
+the first epoch within 1% of the optimum, the rate and whether it diverged, as CSV (or JSON
+lines). A range lo:hi:count is spaced evenly on a log scale for step sizes and linearly for
+momenta; a single number is a range of one. gd, adam and sgd do not read β: their rows have no
+momentum column, and --momentum is an error for them. The other flags are the single run's.
 
 A single run's text log ends with its verdict (lrcore.explain.verdict), one line: converged
 (within 1% of the least-squares answer, at epoch N), not yet (how far, and the epochs the rate
@@ -33,6 +34,7 @@ from .data import DataError, Dataset
 from .datasets import load_builtin
 from .explain import verdict, verdict_text
 from .model import closed_form
+from .optim import WITH_MOMENTUM
 from .sweep import sweep
 from .train import train
 
@@ -256,6 +258,10 @@ def sweep_main(argv) -> int:
     settings = _settings(p, args, ranged=RANGES)
     steps = args.step_size if args.step_size is not None else np.array([settings.step_size])
     momenta = args.momentum
+    if momenta is not None and settings.optimizer not in WITH_MOMENTUM:
+        p.error(
+            f"--momentum is read by {' and '.join(WITH_MOMENTUM)} only, not {settings.optimizer}"
+        )
     points = len(steps) * (1 if momenta is None else len(momenta))
     if points > MAX_POINTS:
         p.error(f"the grid has {points:,} points; at most {MAX_POINTS:,}")
@@ -276,16 +282,21 @@ def sweep_main(argv) -> int:
         )
     except (DataError, ValueError) as error:
         p.error(str(error))
-    rows = sweep_rows(grid)
+    columns = sweep_columns(settings.optimizer)
+    rows = [row[-len(columns) :] for row in sweep_rows(grid)]  # the momentum is the first
     if args.format == "csv":
-        lines = [",".join(SWEEP_COLUMNS)] + [",".join(_csv_value(v) for v in r) for r in rows]
+        lines = [",".join(columns)] + [",".join(_csv_value(v) for v in r) for r in rows]
     else:
         lines = [
-            json.dumps({k: _json_number(v) for k, v in zip(SWEEP_COLUMNS, r, strict=True)})
-            for r in rows
+            json.dumps({k: _json_number(v) for k, v in zip(columns, r, strict=True)}) for r in rows
         ]
     sys.stdout.write("".join(line + "\n" for line in lines))
     return 0
+
+
+def sweep_columns(optimizer: str) -> tuple[str, ...]:
+    """The sweep's columns: the momentum only for the optimizers that read it."""
+    return SWEEP_COLUMNS if optimizer in WITH_MOMENTUM else SWEEP_COLUMNS[1:]
 
 
 def sweep_rows(grid) -> list[tuple]:

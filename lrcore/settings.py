@@ -223,7 +223,8 @@ def parse_value(name: str, text: Any) -> Any:
         raise SettingError(f"{name}: {text!r} is not true or false")
     if kind is str:
         if text not in meta["choices"]:
-            raise SettingError(f"{name}: {text!r} is not one of {', '.join(meta['choices'])}")
+            named = ", ".join(c for c in meta["choices"] if c)  # "" (none) is no name to list
+            raise SettingError(f"{name}: {text!r} is not one of {named}")
         return text
     try:
         number = float(text)
@@ -277,7 +278,7 @@ def problems(settings: Settings) -> list[str]:
 def from_params(params: Mapping[str, Any]) -> tuple[Settings, list[str]]:
     """Settings from a URL's query (strings): every valid value kept, every invalid one replaced
     by the nearest valid value, and a list of notes saying what was changed and why."""
-    values, notes = {}, []
+    values, notes, reset = {}, [], {}
     for key, text in params.items():
         if key not in FIELDS:
             notes.append(f"ignored unknown setting {key!r}")
@@ -287,8 +288,12 @@ def from_params(params: Mapping[str, Any]) -> tuple[Settings, list[str]]:
         except SettingError as error:
             values[key] = _nearest(key, text)
             fallback = format_value(values[key])
+            if key == "points" and params.get("dataset") == UPLOAD:
+                # an upload without points stands for a file too big for a link: not this one
+                reset["dataset"] = DEFAULTS.dataset
+                fallback = f"dataset {DEFAULTS.dataset}"
             notes.append(f"{error}; using {fallback}" if fallback else f"{error}; ignored")
-    settings = Settings(**values)
+    settings = Settings(**(values | reset))
     for problem in problems(settings):
         settings = settings.replace(x_min=DEFAULTS.x_min, x_max=DEFAULTS.x_max)
         notes.append(f"{problem}; using {DEFAULTS.x_min:g} to {DEFAULTS.x_max:g}")

@@ -92,7 +92,8 @@ class Problem:
         """The start's training-coordinate errors and its state; sets the divergence rule's
         loss_limit from the starting loss."""
         e0 = self.to_train(w0 - self.mom.fit.w, b0 - self.mom.fit.b)
-        start = self.states(0, *e0)[0]
+        # the start exactly as given: w* + (w0 − w*) and the way back from z can round off
+        start = self.states(0, *e0)[0]._replace(w=float(w0), b=float(b0))
         if not start.diverged:  # else w0 or b0 is so large that the loss overflows
             self.loss_limit = DIVERGENCE_FACTOR * start.loss if start.loss > 0 else math.inf
         return e0, start

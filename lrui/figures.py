@@ -656,14 +656,19 @@ def _scatter(x, y, name: str, *, axes: int = 1, mode: str = "lines", **style) ->
 WIDE = {"": ([0, 0.47], [0.1, 1]), "2": ([0.57, 1], [0.68, 1]), "3": ([0.57, 1], [0.1, 0.5])}
 # on a phone the data view is the lowest, right above the player that moves its line
 NARROW = {"": ([0, 1], [0.07, 0.37]), "2": ([0, 1], [0.85, 1]), "3": ([0, 1], [0.54, 0.74])}
+# px above the top view's title on a phone: Plotly's toolbar (about 28 px tall, as wide as
+# most of a phone) would cover it otherwise
+NARROW_TOP = 56
 TITLE_LENGTH = 40  # characters of an axis title from a file's column name
 
 
 def narrow_layout() -> dict:
     """Plotly.relayout arguments that stack the three views for a phone-wide chart: loss, then
     landscape, then data (right above the player), in one column (at the same height:
-    Streamlit keeps the chart's), with fewer labels on the loss axes."""
+    Streamlit keeps the chart's), with fewer labels on the loss axes and room for the
+    toolbar above them."""
     out = {"xaxis2.title.text": "", "legend.font.size": 10, "yaxis2.nticks": LOSS_TICKS}
+    out["margin.t"] = NARROW_TOP  # the toolbar above the loss view's title, not on it
     out["legend.y"] = NARROW[""][1][1]  # the legend stays in the data view's corner
     for i, (view, (x_domain, y_domain)) in enumerate(NARROW.items()):
         out |= {f"xaxis{view}.domain": x_domain, f"yaxis{view}.domain": y_domain}

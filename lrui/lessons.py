@@ -20,6 +20,8 @@ from .address import reachable_base
 from .text import label
 
 START = ("w0", "b0")
+# where the controls a prompt names are: a phone hides the sidebar behind its » button
+SIDEBAR = "in the sidebar (on a phone, open it with **»** at the top left)"
 
 
 @dataclass(frozen=True)
@@ -43,9 +45,9 @@ LESSONS: dict[str, Lesson] = {
     ),
     "limit": Lesson(
         "Find the largest step size that converges",
-        "Move only the step-size slider, one stop at a time from 0.0005. At which step does "
-        "the run stop converging? Compare with the limit printed under the slider, and read "
-        "by what factor the error grows each epoch just above it.",
+        f"Move only the step-size slider {SIDEBAR}, one stop at a time from 0.0005. At which "
+        "step does the run stop converging? Compare with the limit printed under the slider, "
+        "and read by what factor the error grows each epoch just above it.",
         hide=(
             "optimizer",
             "momentum",
@@ -61,14 +63,14 @@ LESSONS: dict[str, Lesson] = {
         "Press **Compare raw and standardized x** under the chart: the same data and step "
         "size, once on x as it is and once on x shifted and scaled to mean 0 and standard "
         "deviation 1. Which run gets within 1% of the answer first, and why? Then raise the "
-        "step size: how far can the standardized run go before it diverges?",
+        f"step size {SIDEBAR}: how far can the standardized run go before it diverges?",
         hide=("optimizer", "momentum", "batch_size", *START, *DATA_CONTROLS),
     ),
     "momentum": Lesson(
         "Momentum on a long, narrow valley",
         "The loss here is a long, narrow valley (its condition number is about 13,000), so "
         "gradient descent crawls along the floor. Press **Pin this run**, then switch the "
-        "optimizer to momentum. How many epochs does each need to get within 1% of the "
+        f"optimizer to momentum {SIDEBAR}. How many epochs does each need to get within 1% of the "
         "answer? Then try a momentum β of 0.99: what does the path do?",
         hide=("batch_size", "standardize", *START, *DATA_CONTROLS),
     ),
@@ -97,7 +99,7 @@ LESSONS: dict[str, Lesson] = {
         "step**, and compare it with the limit 2/λmax where the runs start to diverge. Why is "
         "the fastest step 2/(λmin+λmax), just below the limit? (Hint: read the two curvatures "
         "λmax and λmin in **Why this run behaves as it does**.) Then switch the optimizer to "
-        "momentum: where on the map is the best (η, β)?",
+        f"momentum {SIDEBAR}: where on the map is the best (η, β)?",
         hide=("batch_size", "standardize", *START, *DATA_CONTROLS),
     ),
 }

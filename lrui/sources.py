@@ -336,9 +336,9 @@ def summary(user: UserData) -> str:
 def columns_ui(user: UserData) -> None:
     """The x and y pickers (the columns of numbers), and notes on how the file was read."""
     st.session_state.x_col, st.session_state.y_col = user.csv.x_col, user.csv.y_col
-    left, right = st.columns(2)
-    left.selectbox("x column", user.csv.columns, key="x_col", on_change=pick_columns)
-    right.selectbox("y column", user.csv.columns, key="y_col", on_change=pick_columns)
+    # one under the other: side by side, each box had half the sidebar and cut a column's name
+    st.selectbox("x column", user.csv.columns, key="x_col", on_change=pick_columns)
+    st.selectbox("y column", user.csv.columns, key="y_col", on_change=pick_columns)
     for note in user.csv.notes:
         st.text(note)
 

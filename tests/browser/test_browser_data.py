@@ -148,3 +148,20 @@ def test_a_bad_file_says_why_in_plain_text_and_keeps_the_data(page, url):
     assert "dataset=anscombe_1" in page.url
     page.screenshot(path=SHOTS / "bad-file.png", full_page=True)
     assert page.locator("[data-testid=stException]").count() == 0 and page.errors == []
+
+
+def test_the_column_boxes_show_each_column_name_whole(page, url):
+    """Side by side, each box had half the sidebar and cut a name like "final exam score
+    (percent)" short: each box's text must fit it (the input scrolls nothing)."""
+    names = ("hours studied per week", "final exam score (percent)")
+    raw = (",".join(names) + "\n1,52\n2,61\n5,77\n7,83\n8,84\n").encode()
+    before = open_page(page, url)
+    upload(page, raw, "exam.csv")
+    wait_for_change(page, before, timeout=LONG)
+    for label, name in zip(("x column", "y column"), names, strict=True):
+        box = page.get_by_role("combobox", name=label)
+        expect(box).to_have_value(name)
+        fits = box.evaluate("(el) => el.scrollWidth <= el.clientWidth")
+        assert fits, f"the {label} box cuts {name!r}"
+    page.locator("[data-testid=stSidebar]").screenshot(path=SHOTS / "columns.png")
+    assert page.locator(ERRORS).count() == 0 and page.errors == []

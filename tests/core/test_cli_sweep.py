@@ -20,6 +20,7 @@ from lrcore.cli import SWEEP_COLUMNS, main
 from lrcore.csvdata import load_csv
 
 ROOT = Path(__file__).resolve().parents[2]
+NO_MOMENTUM = ("step_size", "loss", "epochs", "rate", "diverged")  # gd, adam, sgd: β unread
 
 
 def run(capsys, *args: str) -> tuple[int, str, str]:
@@ -28,9 +29,9 @@ def run(capsys, *args: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-def csv_rows(text: str) -> list[dict]:
+def csv_rows(text: str, columns=NO_MOMENTUM) -> list[dict]:
     reader = csv.DictReader(io.StringIO(text))
-    assert tuple(reader.fieldnames) == SWEEP_COLUMNS
+    assert tuple(reader.fieldnames) == columns
     return list(reader)
 
 
@@ -53,30 +54,32 @@ def expected(grid: lrcore.Sweep) -> list[tuple]:
 
 
 def same_csv_row(row: dict, want: tuple) -> bool:
-    """Every number as repr wrote it (so exactly), epochs a whole number or inf."""
-    beta, eta, loss, epochs, rate, diverged = want
-    numbers = [float(row[k]) for k in ("momentum", "step_size", "loss", "epochs", "rate")]
+    """Every number as repr wrote it (so exactly), epochs a whole number or inf; the momentum
+    only if the row has it."""
+    want = dict(zip(SWEEP_COLUMNS, want, strict=True))
+    numbers = [k for k in SWEEP_COLUMNS[:5] if k in row]
     whole = row["epochs"] == "inf" or row["epochs"].isdigit()
     return (
         whole
-        and row["diverged"] == ("true" if diverged else "false")
+        and row["diverged"] == ("true" if want["diverged"] else "false")
         and all(
-            a == b or (math.isnan(a) and math.isnan(b))
-            for a, b in zip(numbers, (beta, eta, loss, epochs, rate), strict=True)
+            float(row[k]) == want[k] or (math.isnan(float(row[k])) and math.isnan(want[k]))
+            for k in numbers
         )
     )
 
 
 def test_step_sizes_on_a_log_scale_one_row_each(capsys, blog):
     """The blog's data, 200 step sizes from 1e-6 to 1e-2 on a log scale, gd for 50,000 epochs
-    (the defaults): a header, then one row per step size at the default momentum 0.9."""
+    (the defaults): a header, then one row per step size, with no momentum column (gd does not
+    read β)."""
     code, out, err = run(capsys, "--step_size", "1e-6:1e-2:200")
     assert code == 0 and err == ""
+    assert out.splitlines()[0] == "step_size,loss,epochs,rate,diverged"
     rows = csv_rows(out)
     grid = lrcore.sweep(blog.x, blog.y, step_sizes=np.geomspace(1e-6, 1e-2, 200), iterations=50_000)
     assert len(rows) == 200
     assert all(same_csv_row(r, w) for r, w in zip(rows, expected(grid), strict=True))
-    assert {r["momentum"] for r in rows} == {"0.9"}
     assert any(r["diverged"] == "true" for r in rows) and any(r["epochs"] != "inf" for r in rows)
 
 
@@ -159,7 +162,7 @@ def test_training_and_data_flags_reach_the_runs(capsys):
         b0=-3.0,
         standardize=True,
     )
-    rows = csv_rows(out)
+    rows = csv_rows(out, SWEEP_COLUMNS)
     assert code == 0 and len(rows) == 5
     assert all(same_csv_row(r, w) for r, w in zip(rows, expected(grid), strict=True))
 
@@ -193,12 +196,24 @@ def test_a_csv_file_and_adam(capsys, tmp_path):
     assert all(same_csv_row(r, w) for r, w in zip(rows, expected(grid), strict=True))
     assert [r["rate"] for r in rows] == ["nan"] * 3
     code, out, _ = run(capsys, *args, "--format", "jsonl")
-    assert [strict_json(line)["rate"] for line in out.splitlines()] == [None] * 3
+    objects = [strict_json(line) for line in out.splitlines()]
+    assert [obj["rate"] for obj in objects] == [None] * 3
+    assert all(tuple(obj) == NO_MOMENTUM for obj in objects)
 
 
 def test_one_number_is_a_range_of_one(capsys):
-    code, out, _ = run(capsys, "--step_size", "0.0005", "--momentum", "0.3", "--iterations", "50")
-    rows = csv_rows(out)
+    code, out, _ = run(
+        capsys,
+        "--step_size",
+        "0.0005",
+        "--momentum",
+        "0.3",
+        "--iterations",
+        "50",
+        "--optimizer",
+        "nesterov",
+    )
+    rows = csv_rows(out, SWEEP_COLUMNS)
     assert code == 0 and len(rows) == 1
     assert (rows[0]["momentum"], rows[0]["step_size"]) == ("0.3", "0.0005")
 
@@ -219,8 +234,10 @@ def test_one_number_is_a_range_of_one(capsys):
         ["--momentum", "0:1:5"],  # momentum ≥ 1
         ["--momentum", "-0.1:0.5:3"],
         ["--momentum", "0.9:0.1:3"],
+        ["--momentum", "0.5"],  # gd does not read β
+        ["--momentum", "0:0.9:3", "--optimizer", "adam"],
         ["--step_size", "1e-6:1e-2:2000000"],  # more than 1,000,000 points
-        ["--step_size", "1e-6:1e-2:1000", "--momentum", "0:0.9:1001"],
+        ["--step_size", "1e-6:1e-2:1000", "--momentum", "0:0.9:1001", "--optimizer", "momentum"],
         ["--every", "5"],  # the single run's flag
         ["--format", "text"],
         ["--optimizer", "rmsprop"],

@@ -147,6 +147,17 @@ def test_hand_edited_value_gives_the_nearest_valid_setting_and_one_note(params, 
     assert key in notes[0]
 
 
+def test_a_name_that_is_no_choice_gets_the_list_of_names():
+    """A lesson that is not one lists the lessons, not the empty "no lesson" first."""
+    assert cfg.from_params({"lesson": "nonsense"})[1] == [
+        "lesson: 'nonsense' is not one of blog, limit, scaling, momentum, outliers, explore; "
+        "ignored"
+    ]
+    assert cfg.from_params({"optimizer": "rmsprop"})[1] == [
+        "optimizer: 'rmsprop' is not one of gd, momentum, nesterov, adam, sgd; using gd"
+    ]
+
+
 @pytest.mark.parametrize("text", ["inf", "-inf", "1e309"])
 @pytest.mark.parametrize("name", ["step_size", "iterations", "w0"])
 def test_infinite_values_give_a_valid_setting_and_a_note(name, text):

@@ -109,9 +109,15 @@ def test_an_exclude_too_long_for_a_link_is_refused():
     "text", ["v1.AAAA", "v1.", "eNpjYA", "v1.<script>", "v2." + "A" * 8, "v1." + "A" * 20_000]
 )
 def test_bad_points_give_one_note_and_no_points(text):
-    s, notes = cfg.from_params({"dataset": "upload", "points": text})
-    assert s == cfg.DEFAULTS.replace(dataset="upload")
-    assert len(notes) == 1 and notes[0].startswith("points: ")
+    """An upload without points would be a file too big for a link: bad points give the
+    blog's data back instead, and one note that says so."""
+    for params in ({"dataset": "upload", "points": text}, {"points": text, "dataset": "upload"}):
+        s, notes = cfg.from_params(params)
+        assert s == cfg.DEFAULTS
+        assert len(notes) == 1 and notes[0].startswith("points: ")
+        assert notes[0].endswith("; using dataset blog")
+    s, notes = cfg.from_params({"dataset": "anscombe_1", "points": text})
+    assert s == cfg.DEFAULTS.replace(dataset="anscombe_1") and notes[0].endswith("; ignored")
 
 
 # Property 2: an upload's points go through a link exactly: every float64 to the last bit (x:

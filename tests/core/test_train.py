@@ -16,6 +16,8 @@ import numpy as np
 import pytest
 
 import lrcore
+from lrcore.datasets import load_builtin
+from lrcore.settings import DEFAULTS, train_args
 from support import reference
 
 RTOL = 1e-9
@@ -237,6 +239,22 @@ def test_starting_state_is_w0_b0(optimizer, standardize, blog):
     assert first.b == pytest.approx(-3.0, rel=1e-9)
     assert first.loss == pytest.approx(want.loss, rel=RTOL)
     assert (first.dw, first.db) == pytest.approx((want.dw, want.db), rel=RTOL)
+
+
+# The datasets whose standardized start came back as b = -4.5e-13 (w* + (w0 − w*) and the way
+# back from z round off), and starts that are not round numbers.
+@pytest.mark.parametrize("name", ["curve", "heteroscedastic", "anscombe_4"])
+@pytest.mark.parametrize("optimizer", ["gd", "adam"])
+@pytest.mark.parametrize("start", [None, (0.1, 1e5), (-7.3, 0.003)])
+def test_the_log_starts_exactly_at_the_settings_start(name, optimizer, start):
+    settings = DEFAULTS.replace(dataset=name, optimizer=optimizer, standardize=True)
+    if start is not None:
+        settings = settings.replace(w0=start[0], b0=start[1])
+    data = load_builtin(name)
+    first = next(lrcore.train(data.x, data.y, **train_args(settings)))
+    assert (first.epoch, first.w, first.b) == (0, settings.w0, settings.b0)
+    want = reference.evaluate(data.x, data.y, settings.w0, settings.b0)
+    assert first.loss == pytest.approx(want.loss, rel=RTOL)
 
 
 def test_zero_iterations_yields_only_the_start(blog):
