@@ -286,8 +286,9 @@ def _optimizers_ui(settings: Settings, show: Shown) -> None:
     st.caption(
         f"Every optimizer from (W, b) = ({settings.w0:g}, {settings.b0:g}) with these settings, "
         f"drawn over this run ({settings.optimizer}); the loss view is logarithmic while they "
-        "are shown. Epochs to 1%: the first epoch within 1% of the least-squares answer's "
-        "distance from the start (charted: the first of the epochs drawn, for adam and sgd)."
+        "are shown. Epochs to 1%: the first epoch at which a run is within 1% of its starting "
+        "distance from the least-squares answer (charted: the first of the epochs trained, for "
+        "adam and sgd)."
     )
     _table_ui(compare_table(rows), show)
 
