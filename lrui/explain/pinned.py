@@ -107,7 +107,17 @@ def trained(settings: Settings, data_key: str, data) -> tuple[Snapshot, str | No
 
 def shown(settings: Settings, data, data_key: str) -> Shown:
     """The runs to draw over this one: every optimizer from its start with its settings (when
-    the side by side is on), else the pinned runs (none: nothing is computed)."""
+    the side by side is on), else the pinned runs (none: nothing is computed). The page asks
+    three times a run (views, summary, table): one cache lookup each."""
+    if settings.compare != OVERLAY and not settings.pins:
+        return Shown(False, (), ())
+    return _shown(pinned_id(settings), data_key, settings, data)
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _shown(overlay_id: str, data_key: str, _settings: Settings, _data) -> Shown:
+    """shown() for the runs overlay_id names (pinned_id) on the data data_key names."""
+    settings, data = _settings, _data
     optimizers = settings.compare == OVERLAY
     if optimizers:
         base = runs.run_settings(settings)
@@ -127,16 +137,28 @@ def shown(settings: Settings, data, data_key: str) -> Shown:
 
 
 def pinned_id(settings: Settings) -> str:
-    """Changes whenever the runs drawn over this one do (part of the chart's identity)."""
+    """Changes whenever the runs drawn over this one do, on the same data (part of the chart's
+    identity): every optimizer follows the settings on screen; a pin has its own training
+    settings, and sgd's shuffling takes the seed."""
     if settings.compare == OVERLAY:
         return digest(OVERLAY, to_params(runs.run_settings(settings)))
-    return digest(settings.pins)
+    return digest(settings.pins, settings.seed)
 
 
 def overlay(settings: Settings, data, data_key: str) -> tuple[list[dict], tuple]:
     """The traces of the runs drawn over this one (faded, each in its OVERLAY_STYLES), and
     their frames, which the view ranges hold too."""
     show = shown(settings, data, data_key)
+    if not show.snapshots:
+        return [], ()
+    return _overlay(pinned_id(settings), data_key, show)
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _overlay(overlay_id: str, data_key: str, _show: Shown) -> tuple[list[dict], tuple]:
+    """overlay() for the runs overlay_id names on the data data_key names: built once, shared
+    and never changed (figures.chart copies the list)."""
+    show = _show
     traces = []
     for i, snap in enumerate(show.snapshots):
         label = OPTIMIZERS[i] if show.optimizers else f"pinned {i + 1}: {snap.label}"
