@@ -14,7 +14,7 @@ import streamlit as st
 import lrcore
 from lrcore.settings import FIELDS, Settings, bounded, from_params, to_params
 from lrui import explain, explore, figures, lessons, results, runs, sidebar, sources, url, views
-from lrui.explain import limit, pinned
+from lrui.explain import limit
 from lrui.text import code_block, digest
 
 INTRO = (
@@ -46,14 +46,14 @@ def main() -> None:
     source = sources.run_data(settings)  # every point, and those the run fits
     data = source.kept
     run_settings, cut_note = bounded(runs.run_settings(settings), len(data))  # bounded work
-    run_id = digest(to_params(settings), pinned.pinned_id(), source.key)
+    run_id = digest(to_params(settings), source.key)  # (the settings name the pins too)
     states = runs.train(run_settings, source.key, data)
     verdict = runs.verdict(run_settings, source.key, data, states)
     run = runs.split(states, run_settings.iterations, run_id, verdict)
     views.views_ui(settings, data, run, source)  # first: the chart leaves before the sidebar
     notices = st.container(key="notices")  # under the player: the chart stays in view above
     explore.explore_ui(settings, data, source)  # every step size at once (only when open)
-    explain.panels_ui(chosen, settings, data, run)  # pin and compare, why, the math, lessons
+    explain.panels_ui(chosen, settings, data, run, source.key)  # pins, compare, why, math, lessons
     with st.sidebar:
         sidebar.controls_ui(settings, data)
     with top:

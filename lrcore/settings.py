@@ -25,9 +25,12 @@ LOSS_SCALES = ("log", "linear")
 LESSONS = ("blog", "limit", "scaling", "momentum", "outliers", "explore")  # lessons.py holds each
 UPLOAD = "upload"  # the dataset that is the user's own file (or the points a link carries)
 DATASETS = (*BUILTINS, UPLOAD)
-# set by a link only: no widget, no CLI flag (lesson, hide: group "view"; the data's points and
-# the points left out of the fit: group "link", left out of a link when empty)
-LINK_ONLY = ("lesson", "hide", "points", "exclude")
+# set by a link only: no widget, no CLI flag (lesson, hide, the pinned runs and the side by
+# side: group "view"; the data's points and the points left out of the fit: group "link"), left
+# out of a link when empty
+LINK_ONLY = ("lesson", "hide", "pins", "compare", "points", "exclude")
+MAX_PINS = 4  # pinned runs a page (and its link) holds at once
+COMPARE = ("", "optimizers")  # what the side by side shows: nothing, or every optimizer
 # A link carries at most this much `exclude` text, so that a link with 500 points (10,400
 # characters) and every other setting stays near 14,000 characters (Streamlit's server here
 # took 50,000; browsers take far more).
@@ -120,6 +123,69 @@ def _parse_points(text: str) -> str:
     return text
 
 
+# --- pinned runs: each a run's training settings, drawn over the run on screen --------------
+# A link writes each pin as its optimizer, then the training settings where it differs from the
+# defaults (name:value), pins apart by ";": "gd;momentum,step_size:0.0003;adam,standardize:true".
+
+
+def pin_text(settings: Settings) -> str:
+    """One pin as a link writes it: the optimizer, then the training settings off default."""
+    others = [
+        f"{name}:{format_value(getattr(settings, name))}"
+        for name in group("training")
+        if name != "optimizer" and getattr(settings, name) != getattr(DEFAULTS, name)
+    ]
+    return ",".join([settings.optimizer, *others])
+
+
+def pin_values(text: str) -> dict[str, Any]:
+    """One pin's training settings (every one of them, defaults where the text says nothing)
+    from its text; SettingError naming what is wrong."""
+    optimizer, *pairs = str(text).strip().split(",")
+    values = {name: getattr(DEFAULTS, name) for name in group("training")}
+    values["optimizer"] = parse_value("optimizer", optimizer.strip())
+    for pair in pairs:
+        name, colon, value = (part.strip() for part in pair.partition(":"))
+        if not colon or name not in values or name == "optimizer":
+            raise SettingError(f"{_clip(pair)!r} is not a training setting as name:value")
+        values[name] = parse_value(name, value)
+    return values
+
+
+def pins_of(settings: Settings) -> tuple[Settings, ...]:
+    """The pinned runs' settings: the settings on screen (their data) with each pin's training
+    settings, the view's settings at their defaults."""
+    view = {name: getattr(DEFAULTS, name) for name in group("view")}
+    base = settings.replace(**view)
+    return tuple(
+        base.replace(**pin_values(text)) for text in filter(None, settings.pins.split(";"))
+    )
+
+
+def _parse_pins(text: str) -> str:
+    texts = [part for part in str(text).split(";") if part.strip()]
+    if len(texts) > MAX_PINS:
+        raise SettingError(f"pins: {len(texts)} runs; a link holds at most {MAX_PINS}")
+    out = []
+    for i, part in enumerate(texts, 1):
+        try:
+            out.append(pin_text(DEFAULTS.replace(**pin_values(part))))
+        except SettingError as error:
+            raise SettingError(f"pins: run {i} ({_clip(part.strip())!r}): {error}") from None
+    return ";".join(out)
+
+
+def _good_pins(text: str) -> str:
+    """The pins of text that are valid, the first MAX_PINS of them (a bad link's nearest)."""
+    good = []
+    for part in filter(str.strip, str(text).split(";")):
+        try:
+            good.append(_parse_pins(part))
+        except SettingError:
+            continue
+    return ";".join(good[:MAX_PINS])
+
+
 def _clip(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -159,6 +225,14 @@ class Settings:
         group="view",
         choices=("",),
     )
+    pins: str = setting(
+        "",
+        help=f"runs pinned over this one (at most {MAX_PINS}): optimizer,name:value;…",
+        group="view",
+        choices=("",),
+        parse=_parse_pins,
+    )
+    compare: str = setting("", help="every optimizer side by side", group="view", choices=COMPARE)
     # link: the points of an upload small enough for a link, and the points left out of the fit
     points: str = setting(
         "",
@@ -258,6 +332,8 @@ def _nearest(name: str, text: Any) -> Any:
     if name == "hide":
         words = {word.strip() for word in str(text).split(",")}
         return ",".join(n for n in CONTROLS if n in words)
+    if name == "pins":
+        return _good_pins(text)
     try:
         number = float(text)
     except (TypeError, ValueError):
@@ -321,7 +397,7 @@ def to_params(settings: Settings) -> dict[str, str]:
 
 
 def _in_link(settings: Settings, name: str) -> bool:
-    if name not in LINK_ONLY:  # lesson, hide, points, exclude: only when they say something
+    if name not in LINK_ONLY:  # lesson, hide, pins, compare, points, exclude: only when set
         return True
     return getattr(settings, name) != "" and (name != "points" or settings.dataset == UPLOAD)
 

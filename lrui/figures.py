@@ -50,6 +50,15 @@ ARC = 96  # points on each half of a contour ellipse
 DATA, FITTED, TRUE, LSTSQ, PATH = "#7f8fa6", "#D55E00", "#9a9a9a", "#009E73", "#CC79A7"
 LEVEL_LINE, LEVEL_FILL = "rgba(86,180,233,0.55)", "rgba(86,180,233,0.16)"
 PINNED = "#0072B2"  # a pinned run: dashed and faded, on all three views
+# The runs drawn over the run on screen (pins, or every optimizer side by side), in order: each
+# its own Okabe-Ito colour and dash, and both in words for the table beside them.
+OVERLAY_STYLES = (
+    (PINNED, "dash", "blue, dashed"),
+    ("#E69F00", "dot", "orange, dotted"),
+    ("#009E73", "dashdot", "green, dash-dot"),
+    ("#CC79A7", "longdash", "purple, long dashes"),
+    ("#56B4E9", "longdashdot", "sky blue, long dash-dot"),
+)
 TEXT = "#808495"  # axis text, and the axes and grid below: mid-grey on light and dark alike
 # No one grey reads at 4.5:1 on both white and the dark theme's near-black (#808495 gives 3.6:1
 # on white), so the page's CSS draws every chart text that Plotly paints in TEXT in the theme's
@@ -375,10 +384,18 @@ def frozen(spec: dict) -> dict:
 
 
 def pinned(
-    frames: Sequence, curve: Sequence, *, x_range: tuple[float, float], label: str
+    frames: Sequence,
+    curve: Sequence,
+    *,
+    x_range: tuple[float, float],
+    label: str,
+    look: int = 0,
+    group: str = "pinned",
+    opacity: float = 0.6,
 ) -> list[dict]:
     """A finished run as a faded, dashed copy on the three views, drawn once (not animated):
-    its last line, its loss curve and its path. Its traces go after the figure's own, so the
+    its last line (named `label`, in the legend), its loss curve and its path ("label: loss",
+    "label: path"), in OVERLAY_STYLES[look]. Its traces go after the figure's own, so the
     frames' trace indices stay as they are. States past 10 times the starting loss (a
     diverging run) are left out, and no trace is ever empty."""
     limit = 10 * frames[0].loss
@@ -389,8 +406,9 @@ def pinned(
         state for state in curve if state.epoch > 0 and math.isfinite(state.loss) and state.loss > 0
     ]
     ends, last = np.array(x_range, dtype=np.float64), kept[-1]
-    style = {"legendgroup": "pinned", "opacity": 0.6, "hoverinfo": "skip", "showlegend": False}
-    line = {"color": PINNED, "dash": "dash", "width": 2.5}
+    colour, dash, _ = OVERLAY_STYLES[look]
+    style = {"legendgroup": group, "opacity": opacity, "hoverinfo": "skip", "showlegend": False}
+    line = {"color": colour, "dash": dash, "width": 2.5}
     return [
         _scatter(ends, last.w * ends + last.b, label, **{**style, "showlegend": True}, line=line),
         _scatter(
@@ -409,7 +427,7 @@ def pinned(
             mode="lines+markers",
             **style,
             line={**line, "width": 1.5},
-            marker={"size": 3, "color": PINNED},
+            marker={"size": 3, "color": colour},
         ),
     ]
 

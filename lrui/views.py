@@ -37,10 +37,12 @@ def views_ui(
 ) -> None:
     """The chart and its player, the loss scale, the exclusion note and the text summary.
     `data`: the points the run fits; `source`: every point, and which are left out."""
-    overlay, hold = pinned.overlay(data)  # a pinned run, faded, if any
+    overlay, hold = pinned.overlay(settings, data, source.key)  # pinned runs, faded, if any
+    # every optimizer's loss is compared on a log scale: their losses span decades
+    loss_scale = "log" if settings.compare == pinned.OVERLAY else settings.loss_scale
     spec = chart_spec(
-        settings.loss_scale,
-        pinned.pinned_id(),
+        loss_scale,
+        pinned.pinned_id(settings),
         source.key,
         sources.axis_names(settings),
         _source=source,
@@ -59,7 +61,7 @@ def views_ui(
         player(
             payload(
                 run.id,
-                settings.loss_scale,
+                loss_scale,
                 _run=run,
                 _data=data,
                 _hold=hold,
@@ -68,9 +70,15 @@ def views_ui(
             key="player",
         )
         if lessons.shown("loss_scale", settings):
-            st.segmented_control(label("loss_scale"), LOSS_SCALES, key="loss_scale", required=True)
+            st.segmented_control(
+                label("loss_scale"),
+                LOSS_SCALES,
+                key="loss_scale",
+                required=True,
+                disabled=settings.compare == pinned.OVERLAY,  # log while every optimizer shows
+            )
     sources.exclusion_ui(source)  # how many points are left out, and how to bring them back
-    summary_ui(data, run, lrcore.closed_form(data.x, data.y))
+    summary_ui(data, run, lrcore.closed_form(data.x, data.y), settings, source.key)
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
@@ -84,7 +92,8 @@ def chart_spec(
     _overlay: list[dict],
 ) -> dict:
     """The chart for these points (data_key names them and what is left out; axis_titles
-    are the data view's, a file's column names, say) and this pinned run: the same figure,
+    are the data view's, a file's column names, say) and the runs drawn over it (pinned_id
+    names them): the same figure,
     and so the same chart on the page, for every run on them. Shared by every session
     (st.cache_resource) and frozen: read, never changed."""
     spec = figures.chart(

@@ -1,4 +1,4 @@
-"""Why the run does what it does: the step-size limit, what the Hessian predicts, a pinned run
+"""Why the run does what it does: the step-size limit, what the Hessian predicts, pinned runs
 to compare with, the update rule with this run's numbers, and a text summary of the views.
 Every number comes from lrcore.
 
@@ -9,7 +9,7 @@ exception: it sends the update at every frame once, and follows the player in th
     limit.py         the largest step that converges; what a diverged run says
     conditioning.py  predicted and observed epochs to 1%
     update.py        the math, with this run's numbers
-    pinned.py        a pinned run and the comparison table
+    pinned.py        pinned runs, every optimizer side by side, and the comparison table
     summary.py       the views in words
 """
 
@@ -25,9 +25,10 @@ from .pinned import compare_ui
 from .update import math_ui
 
 
-def panels_ui(chosen: Settings, settings: Settings, data, run) -> None:
-    """The comparison row, then the explanations in expanders that compute only when open."""
-    compare_ui(settings, data, run)
+def panels_ui(chosen: Settings, settings: Settings, data, run, data_key: str) -> None:
+    """The comparison row, then the explanations in expanders that compute only when open.
+    data_key names the data (sources.RunData.key), as runs.train is keyed."""
+    compare_ui(settings, data, run, data_key)
     with st.expander("Why this run behaves as it does", key="why", on_change="rerun") as box:
         if box.open:
             why_ui(settings, data, run)

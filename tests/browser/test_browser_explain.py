@@ -66,7 +66,7 @@ def test_pinned_run_stays_on_all_three_views_while_a_setting_changes(page, url):
     after = wait_for_change(page, pinned, timeout=LONG)
     pinned_in_views(page, 3)
     line = next(t for t in after["traces"] if t["name"].startswith("pinned"))
-    assert line["name"].startswith("pinned: gd, η = 0.0005")
+    assert line["name"].startswith("pinned 1: gd, η = 0.0005")
     table = page.locator("[data-testid=stDataFrame]").first
     expect(table).to_be_visible()
     summary = page.locator(".st-key-chart_summary")

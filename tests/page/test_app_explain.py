@@ -227,7 +227,7 @@ def test_compare_raw_and_standardized_overlays_both_in_the_datas_units(blog_refe
     traces = overlay_traces(spec_of(at))
     assert {(t["xaxis"], t["yaxis"]) for t in traces} == {("x", "y"), ("x2", "y2"), ("x3", "y3")}
     table = comparison(at)
-    assert list(table[""]) == ["pinned", "this run"]
+    assert list(table[""]) == ["pin 1 (blue, dashed)", "this run"]
     assert "raw x" in table["run"][0] and "standardized x" in table["run"][1]
     w, b, loss = lstsq(blog)
     std_rows, _ = reference.run(
@@ -251,7 +251,7 @@ def test_pinned_run_stays_while_settings_change_and_unpin_clears_it():
     at.button(key="pin").click()
     at.run()
     pinned = overlay_traces(spec_of(at))
-    assert pinned and pinned[0]["name"].startswith("pinned: gd, η = 0.0005")
+    assert pinned and pinned[0]["name"].startswith("pinned 1: gd, η = 0.0005")
     [w for w in at.select_slider if w.key == "step_size"][0].set_value(0.0003)
     at.run()
     assert overlay_traces(spec_of(at)) == pinned  # the faded copy is the same run
