@@ -25,7 +25,7 @@ from lrcore.settings import DEFAULTS, Settings, from_params
 from . import classroom, explore, lessons, sources
 from . import explore_figures as xf
 from .address import qr_ui, reachable_base
-from .figures import FITTED, PATH, Prebuilt
+from .figures import PATH, Prebuilt
 from .text import digest, escape
 
 BOARD, KEY = "board", "key"  # the board link's query parameters
@@ -278,7 +278,7 @@ def _students(x, y, rows, labels, **style) -> dict:
 
 
 MARKER = {"size": 11, "color": PATH, "line": {"width": 1, "color": "white"}}
-CROSS = {"size": 11, "color": FITTED, "symbol": "x", "line": {"width": 1, "color": "white"}}
+CROSS = {"size": 12, "color": PATH, "symbol": "x", "line": {"width": 1, "color": "white"}}
 
 
 def on_curve(spec: dict, rows: list[StudentRow], labels: dict[int, str]) -> dict:
