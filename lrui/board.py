@@ -124,7 +124,7 @@ def header_ui(code: str, paused: bool, settings: Settings, rows, now: float) -> 
     """The class's code and state, and its counts."""
     lesson = lessons.LESSONS.get(settings.lesson)
     about = f" · lesson: {lesson.title}" if lesson else ""
-    st.subheader(f"Class {code}{about}")
+    st.header(f"Class {code}{about}")
     if paused:
         st.warning("Paused: the students' controls wait until you resume the class.")
     c = results.counts(rows, now)

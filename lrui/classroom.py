@@ -81,7 +81,7 @@ def start_ui(chosen: Settings) -> None:
     code, key, settings = started
     base, _ = reachable_base()
     students = students_link(base, code, settings)
-    st.markdown(f"#### Class code: {code}")
+    st.metric("Class code", code, help="Six letters to read aloud, in any case")
     st.markdown(f"Students open **[this link]({students})**:")
     st.code(students, language=None, wrap_lines=True)
     qr_ui(students, key="class_qr")

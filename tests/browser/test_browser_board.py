@@ -2,7 +2,8 @@
 (LR_CLASS_DB set before the server starts): the board takes its key out of the address bar once
 loaded; a student who joins while it is open appears at its next refresh (the 2 s fragment:
 the test waits for the board's state, not for time); "Start a class" gives a students' link
-without the key, and the page it opens never holds it. A board of 30 students is screenshot to
+without the key, and the page it opens never holds it. axe-core finds no serious violation on
+the board or the class's links. A board of 30 students is screenshot to
 /tmp/board-shots for a person (and README) to look at."""
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pytest
 import lrcore
 from lrclass import Outcome, Store
 from lrclass.store import ENV
+from support.axe import serious_violations, summary
 from support.browser import LONG, serve, settled, wait_for_chart
 
 pytestmark = pytest.mark.browser
@@ -121,6 +123,8 @@ def test_start_a_class_gives_a_students_link_without_the_key(page, url, store):
     code, key = query["board"], query["key"]
     assert store.board(code, key) is not None
     assert key not in students
+    found = serious_violations(page)  # the class's code and links, as a teacher reads them
+    assert not found, summary(found)
     assert dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(students).query))["class"] == code
     # the students' link at this test server (the page links to the network address)
     here = urllib.parse.urlsplit(url)
@@ -157,3 +161,5 @@ def test_a_board_of_thirty_students(page, url, store):
     settled(page)
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "board-30.png"), full_page=True)
+    found = serious_violations(page)
+    assert not found, summary(found)

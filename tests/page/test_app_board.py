@@ -38,7 +38,8 @@ RUNS = [
 @pytest.fixture
 def store(tmp_path, monkeypatch):
     """The page's store: a fresh SQLite file, named by LR_CLASS_DB before the page starts."""
-    url = f"sqlite:///{tmp_path / 'class.db'}"
+    (tmp_path / "db").mkdir()
+    url = f"sqlite:///{tmp_path / 'db' / 'class.db'}"
     monkeypatch.setenv(ENV, url)
     made = Store(url)
     yield made
@@ -73,7 +74,7 @@ def labels(rows) -> dict[int, str]:
 
 def shown_text(at: AppTest) -> list[tuple[str, str]]:
     """Every piece of text on the page, in order, with what kind of element it is in."""
-    kinds = ("title", "subheader", "markdown", "caption", "error", "warning", "success", "info")
+    kinds = ("title", "header", "markdown", "caption", "error", "warning", "success", "info")
     return [(kind, str(e.value)) for kind in kinds for e in at.get(kind)] + [
         ("widgets", ",".join(sorted(widget_keys(at))))
     ]
@@ -90,8 +91,7 @@ def test_start_a_class_makes_a_class_of_the_run_on_screen_with_its_code_and_link
     at.run()
     at.button(key="start_class").click().run()
     assert not at.exception
-    [heading] = [m.value for m in at.markdown if m.value.startswith("#### Class code: ")]
-    code = heading.removeprefix("#### Class code: ")
+    [code] = [m.value for m in at.metric if m.label == "Class code"]
     assert codes.normalise(code) == code and len(code) == 6
     [students] = [c.value for c in at.code if "?class=" in c.value]
     [board] = [c.value for c in at.code if "?board=" in c.value]
@@ -260,6 +260,27 @@ def test_momentum_classes_put_students_on_the_step_size_by_beta_map(store):
     assert "stability boundary" in traces
     assert traces["students"]["x"] == pytest.approx([np.log10(0.0002)])
     assert traces["students"]["y"] == pytest.approx([2.0])  # −log10(1 − 0.99)
+
+
+def test_the_board_says_in_one_line_when_the_store_cannot_be_reached_and_comes_back(
+    store, tmp_path
+):
+    code, key = store.create_class({})
+    enrol(store, code, RUNS[:2])
+    at = page({"board": code, "key": key})
+    assert [m.value for m in at.metric][:1] == ["2"]
+    (tmp_path / "db").rename(tmp_path / "away")  # every fresh open of the file fails
+    try:
+        at.run()  # the board's next look
+        assert not at.exception
+        assert [w.value for w in at.warning] == [
+            "The class store cannot be reached: the board tries again every 2 s."
+        ]
+        assert not at.metric and not at.error
+    finally:
+        (tmp_path / "away").rename(tmp_path / "db")
+    at.run()
+    assert [m.value for m in at.metric][:1] == ["2"] and not at.warning
 
 
 # --- the board: its buttons -------------------------------------------------------------------
