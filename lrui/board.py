@@ -30,6 +30,7 @@ from .text import digest, escape
 
 BOARD, KEY = "board", "key"  # the board link's query parameters
 REFRESH = 2  # seconds between two looks at the store
+TABLE_ROWS = 40  # a table of up to this many students is shown whole, without scrolling
 # st.session_state keys of this module
 KEYS = "_board_keys"  # {code: key}: the keys this session was given
 GONE = "_board_gone"  # the code that turned out unknown (or its key wrong): no more looks
@@ -100,6 +101,7 @@ def live_ui(code: str, key: str | None) -> None:
         table(rows, goal, labels, base),
         key="board_table",
         hide_index=True,
+        height="content" if len(rows) <= TABLE_ROWS else "auto",  # a class shows whole
         column_config={
             "run": st.column_config.LinkColumn("run", display_text="open", help="Their run"),
             "step size": st.column_config.NumberColumn(format="%.4g"),
@@ -283,7 +285,9 @@ CROSS = {"size": 12, "color": PATH, "symbol": "x", "line": {"width": 1, "color":
 
 def on_curve(spec: dict, rows: list[StudentRow], labels: dict[int, str]) -> dict:
     """The Explore curve with the students: their loss (upper plot; a diverged run as a cross
-    along its top) and their epochs to 1% (lower plot), at their step size."""
+    along its top) and their epochs to 1% (lower plot), at their step size; the step-size
+    axis from just below the smallest step a student tried (a decade below the curve's end at
+    most)."""
     ran = [r for r in rows if r.step_size and r.step_size > 0 and r.diverged is not None]
     lossy = [r for r in ran if not r.diverged and r.final_loss and r.final_loss > 0]
     diverged = [r for r in ran if r.diverged]
@@ -318,10 +322,14 @@ def on_curve(spec: dict, rows: list[StudentRow], labels: dict[int, str]) -> dict
         ),
     ]
     top = {"overlaying": "y", "range": [0, 1], "visible": False, "fixedrange": True}
-    return {
-        "data": [*spec["data"], *data],
-        "layout": {**spec["layout"], "yaxis3": top},
-    }
+    layout = {**spec["layout"], "yaxis3": top}
+    if ran:  # from a little left of the smallest step a student tried (and of the limit)
+        lo, hi = layout["xaxis"]["range"]
+        shown = [math.log10(r.step_size) for r in ran] + [hi - 1]
+        x_range = [max(lo, min(shown) - 0.15), hi]
+        for axis in ("xaxis", "xaxis2"):
+            layout[axis] = {**layout[axis], "range": x_range}
+    return {"data": [*spec["data"], *data], "layout": layout}
 
 
 def on_map(spec: dict, rows: list[StudentRow], labels: dict[int, str], beta: float) -> dict:

@@ -181,4 +181,5 @@ def lessons_ui(chosen: Settings) -> None:
     st.code(base + "?" + urllib.parse.urlencode(params), language=None, wrap_lines=True)
     if note:  # which address the links above use
         st.caption(note)
+    st.divider()
     classroom.start_ui(chosen)
