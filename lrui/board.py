@@ -279,8 +279,18 @@ def _students(x, y, rows, labels, **style) -> dict:
     }
 
 
+# STUDENTS_LAST: Plotly gives the hover (and the click) to the nearest point, counting a point
+# under the mouse as nearer the smaller its marker (distance 0 at a radius of 3 px or less), and
+# on a tie to the later trace. So each student is also a point of radius 3 px, invisible, in a
+# trace after all others (targets()): a student sitting on the curve takes the click.
+HIT = {"size": 6, "opacity": 0}
 MARKER = {"size": 11, "color": PATH, "line": {"width": 1, "color": "white"}}
 CROSS = {"size": 12, "color": PATH, "symbol": "x", "line": {"width": 1, "color": "white"}}
+
+
+def targets(traces: list[dict]) -> list[dict]:
+    """The students' traces as invisible points of radius 3 px, to click (STUDENTS_LAST)."""
+    return [{**t, "name": f"{t['name']} (to click)", "marker": HIT} for t in traces]
 
 
 def on_curve(spec: dict, rows: list[StudentRow], labels: dict[int, str]) -> dict:
@@ -329,7 +339,7 @@ def on_curve(spec: dict, rows: list[StudentRow], labels: dict[int, str]) -> dict
         x_range = [max(lo, min(shown) - 0.15), hi]
         for axis in ("xaxis", "xaxis2"):
             layout[axis] = {**layout[axis], "range": x_range}
-    return {"data": [*spec["data"], *data], "layout": layout}
+    return {"data": [*spec["data"], *data, *targets(data)], "layout": layout}  # STUDENTS_LAST
 
 
 def on_map(spec: dict, rows: list[StudentRow], labels: dict[int, str], beta: float) -> dict:
@@ -348,7 +358,7 @@ def on_map(spec: dict, rows: list[StudentRow], labels: dict[int, str], beta: flo
         name="students",
         marker=marker,
     )
-    return {"data": [*spec["data"], data], "layout": spec["layout"]}
+    return {"data": [*spec["data"], data, *targets([data])], "layout": spec["layout"]}
 
 
 def _beta(row: StudentRow, default: float) -> float:

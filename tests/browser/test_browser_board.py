@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from playwright.sync_api import expect
 
 import lrcore
 from lrclass import Outcome, Store
@@ -33,6 +34,17 @@ STUDENT_POINTS = """(name) => {
   if (!gd || !gd._fullData) return null;
   const trace = gd._fullData.find((t) => t.name === name);
   return trace ? Array.from(trace.x).length : 0;
+}"""
+# where the board's chart draws the first point of a trace, in the page's pixels
+POINT_AT = """(name) => {
+  const gd = [...document.querySelectorAll(".st-key-board_chart .js-plotly-plot")]
+    .filter((el) => !el.closest("[data-stale=true]")).pop();
+  const trace = gd._fullData.find((t) => t.name === name);
+  const xa = gd._fullLayout[trace.xaxis.replace("x", "xaxis")];
+  const ya = gd._fullLayout[trace.yaxis.replace("y", "yaxis")];
+  const box = gd.getBoundingClientRect();
+  return {x: box.left + xa._offset + xa.c2p(trace.x[0]),
+          y: box.top + ya._offset + ya.c2p(trace.y[0])};
 }"""
 # the value a metric shows, by its label
 METRIC = """(label) => {
@@ -106,6 +118,16 @@ def test_the_board_hides_its_key_and_shows_a_student_who_joins_while_it_is_open(
     wait_metric(page, "Within 1%", "1")
     page.wait_for_function(f"() => ({STUDENT_POINTS})('students: loss') === 1")
     assert key not in page.url and key not in page.content()
+    # a click on the student's point gives the link to their run, to project it
+    settled(page)
+    page.locator(".st-key-board_chart").scroll_into_view_if_needed()
+    at = page.evaluate(f"({POINT_AT})('students: loss')")
+    page.mouse.move(at["x"], at["y"])
+    page.mouse.click(at["x"], at["y"])
+    link = page.get_by_role("link", name="open their run")
+    link.wait_for()
+    assert urllib.parse.urlsplit(link.get_attribute("href")).query == "step_size=0.0005"
+    expect(page.get_by_text("Student 1: open their run")).to_be_visible()
 
 
 def test_start_a_class_gives_a_students_link_without_the_key(page, url, store):
