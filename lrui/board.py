@@ -61,6 +61,8 @@ def board_ui() -> bool:
     if KEY in st.query_params:  # read once, and out of the address bar before anything shows
         keys[code] = st.query_params[KEY]
         del st.query_params[KEY]
+        if st.session_state.get(GONE) == code:  # a new key: look again
+            del st.session_state[GONE]
     st.title("Class board")
     live_ui(code, keys.get(code))
     return True
@@ -94,7 +96,10 @@ def live_ui(code: str, key: str | None) -> None:
     names = st.toggle("Show names", key="board_names", help="Off while the board is projected")
     labels = {row.id: row.name if names else f"Student {i}" for i, row in enumerate(rows, start=1)}
     base, _ = reachable_base()
-    chart_ui(settings, rows, labels, base)
+    try:
+        chart_ui(settings, rows, labels, base)
+    except (ValueError, ArithmeticError) as error:  # data no sweep can handle (as Explore)
+        st.warning(f"The class's chart cannot be drawn for its settings: {error}")
     goal = goal_of(settings)
     st.markdown(f"**Ranked by the lesson's goal:** {GOAL_TEXT[goal]}.")
     st.dataframe(
@@ -186,8 +191,11 @@ def _act(action: str, code: str, key: str) -> None:
     st.session_state[CONFIRM] = False
     try:
         done = getattr(classroom.store(), action)(code, key, classroom.client())
-    except (StoreUnavailable, TooManyTries):
+    except StoreUnavailable:
         st.session_state[NOTICE] = f"The class store cannot be reached: try again ({action})."
+        return
+    except TooManyTries:
+        st.session_state[NOTICE] = TOO_MANY
         return
     if action == "end" and done:
         st.session_state[ENDED] = code
