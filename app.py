@@ -13,19 +13,8 @@ import streamlit as st
 
 import lrcore
 from lrcore.settings import FIELDS, Settings, bounded, from_params, to_params
-from lrui import (
-    board,
-    explain,
-    explore,
-    figures,
-    lessons,
-    results,
-    runs,
-    sidebar,
-    sources,
-    url,
-    views,
-)
+from lrui import explain, explore, figures, lessons, results, runs, sidebar, sources, url, views
+from lrui.board import board_ui
 from lrui.explain import limit, pinned
 from lrui.text import code_block, digest
 
@@ -48,7 +37,7 @@ PAGE_CSS = (
 def main() -> None:
     st.set_page_config(page_title="Gradient descent, live", page_icon="📉", layout="wide")
     st.html(PAGE_CSS)
-    if board.board_ui():  # ?board=CODE: the class's board instead of the page
+    if board_ui():  # ?board=CODE: the class's board instead of the page
         return
     st.title("Linear regression by gradient descent")
     top = st.container()  # the intro, or a lesson's prompt
