@@ -14,6 +14,7 @@ import streamlit as st
 import lrcore
 from lrcore.settings import FIELDS, Settings, bounded, from_params, to_params
 from lrui import explain, explore, figures, lessons, results, runs, sidebar, sources, url, views
+from lrui.board import board_ui
 from lrui.explain import limit
 from lrui.text import code_block, digest
 
@@ -38,6 +39,8 @@ PAGE_CSS = (
 def main() -> None:
     st.set_page_config(page_title="Gradient descent, live", page_icon="📉", layout="wide")
     st.html(PAGE_CSS)
+    if board_ui():  # ?board=CODE: the class's board instead of the page
+        return
     st.title("Linear regression by gradient descent")
     top = st.container()  # the intro, or a lesson's prompt; what a hand-edited link lacked
     sources.prepare(url.settings_from_url())

@@ -16,6 +16,7 @@ import streamlit as st
 
 from lrcore.settings import CONTROLS, DATA_CONTROLS, Settings, to_params
 
+from . import classroom
 from .address import reachable_base
 from .text import label
 
@@ -161,7 +162,7 @@ def lesson_ui(settings: Settings) -> bool:
 
 
 def lessons_ui(chosen: Settings) -> None:
-    """The ready links, and a link to this run with chosen controls hidden."""
+    """The ready links, a link to this run with chosen controls hidden, and "Start a class"."""
     base, note = reachable_base()
     st.markdown("Each link opens the page with a prompt and only the controls the exercise needs:")
     st.markdown(
@@ -182,3 +183,5 @@ def lessons_ui(chosen: Settings) -> None:
     st.code(base + "?" + urllib.parse.urlencode(params), language=None, wrap_lines=True)
     if note:  # which address the links above use
         st.caption(note)
+    st.divider()
+    classroom.start_ui(chosen)
