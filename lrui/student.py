@@ -164,7 +164,6 @@ def _join(code: str) -> Student:
             "The page works as usual."
         )
     state[STUDENT] = student
-    state[NAME] = student.name
     return student
 
 
@@ -175,8 +174,12 @@ def _bar_ui(student: Student, status: str) -> None:
             width="content",
         )
         with st.popover("Change name", icon=":material/edit:"):
-            st.text_input(
-                "Your name in the class", max_chars=names.MAX_NAME, key=NAME, on_change=_rename
+            st.text_input(  # its value as the default: the popover mounts it only once opened
+                "Your name in the class",
+                student.name,
+                max_chars=names.MAX_NAME,
+                key=NAME,
+                on_change=_rename,
             )
         if st.button("Leave the class", key="leave_class", icon=":material/logout:"):
             _leave("You left the class. Your last run stays with it.")
@@ -194,7 +197,6 @@ def _rename() -> None:
         state[NAME_NOTE] = "A name needs at least one letter, digit or sign."
     except StoreUnavailable:
         state[NAME_NOTE] = "The name could not be saved: the class store cannot be reached."
-    state[NAME] = state[STUDENT].name
 
 
 def _leave(why: str) -> None:

@@ -152,9 +152,11 @@ def test_a_class_link_joins_records_changes_and_knows_this_browser(
 def test_a_chosen_name_shows_as_text(browser, page, url, store):
     code, _ = store.create_class(LINK)
     open_class(page, class_link(url, code))
+    (row,) = rows_when(store, code, bool)
     name = "**<b>Bo</b>** [x](y) :z:"
     page.get_by_role("button", name="Change name").click()
     field = page.get_by_label("Your name in the class")
+    assert field.input_value() == row.name  # the field starts from the name they have
     field.fill(name)
     field.press("Enter")
     page.wait_for_function(
