@@ -52,6 +52,7 @@ UNREACHABLE = (
     "The class store cannot be reached just now. The page works as usual; your runs are "
     "recorded again as soon as it is back."
 )
+TOO_MANY = "Too many unknown class codes were tried from here: try again in a minute."
 PAUSED = "The teacher paused the class: your settings wait here until the class resumes."
 
 
@@ -135,7 +136,7 @@ def _bar(params: dict[str, str], result: Outcome) -> None:
         return
     except TooManyTries:
         state[RETRY] = time.monotonic() + 60
-        st.warning("Too many unknown class codes were tried from here: try again in a minute.")
+        st.warning(TOO_MANY)
         return
     state.pop(RETRY, None)
     _bar_ui(state[STUDENT], status)
@@ -157,7 +158,7 @@ def _record(student: Student, params: dict[str, str], result: Outcome) -> None:
 def _join(code: str) -> Student:
     """Join the class as this browser; leave the page's class (a rerun) if there is none."""
     state = st.session_state
-    student = store().join(code, state[TOKEN], client=st.context.ip_address or "")
+    student = store().join(code, state[TOKEN], client=_client())
     if student is None:
         _leave(
             f"There is no class {escape(code)}: it may have ended, or the code is mistyped. "
@@ -208,6 +209,13 @@ def _leave(why: str) -> None:
         state.pop(key, None)
     state[GONE] = why
     st.rerun(scope="app")
+
+
+def _client() -> str:
+    """Who asks, for the store's count of failed look-ups: the connection's address ("" on
+    this computer, or where Streamlit knows none)."""
+    address = st.context.ip_address
+    return address if isinstance(address, str) else ""
 
 
 def _valid(token) -> bool:

@@ -21,6 +21,7 @@ from streamlit.testing.v1 import AppTest
 
 import lrcore
 from lrclass import Store
+from lrclass.store import FAILURES_PER_MINUTE
 from lrcore import explain
 from lrcore import settings as cfg
 from lrui import student
@@ -258,3 +259,13 @@ def test_an_unreachable_store_gives_one_notice_and_recording_resumes(db, tmp_pat
     assert not at.exception and not at.warning
     params = {**LINK, "step_size": "0.2"}
     assert_recorded(row_of(db, code, params), params)
+
+
+def test_too_many_failed_look_ups_from_here_say_so_and_keep_the_link(db):
+    code, _ = db.create_class(LINK)
+    for n in range(FAILURES_PER_MINUTE):  # unknown codes tried from this client (AppTest's "")
+        assert db.join("ZZZZZZ", f"another-token-{n:04d}-0123456789") is None
+    at = open_class(code)
+    assert not at.exception
+    assert [w.value for w in at.warning] == [student.TOO_MANY]
+    assert query(at)["class"] == code and not db.students(code)  # a reload later joins
