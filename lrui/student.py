@@ -43,7 +43,7 @@ STUDENT = "_class_student"  # the Student this page is, once joined
 STATUS = "_class_status"  # "open" or "paused": the class's state at the last look
 RAN = "_class_ran"  # the settings of the page's last run: held while the class is paused
 RECORDED = "_class_recorded"  # (code, settings, outcome) last handed to the store
-RETRY = "_class_retry"  # while the store cannot be reached: when to try again (monotonic)
+RETRY = "_class_retry"  # (when to try again (monotonic), the notice meanwhile), after a failure
 GONE = "_class_gone"  # what to say once about a class the page is no longer in
 NAME = "class_name"  # the name field's key
 NAME_NOTE = "_class_name_note"  # why a chosen name was not taken
@@ -90,7 +90,7 @@ def class_ui(settings: Settings, data: lrcore.Dataset, run: runs.Run) -> None:
     if TOKEN not in state:
         token = browser_token(key="browser_token")
         if not _valid(token):  # the browser hands it over in a moment (a rerun)
-            st.caption(f"Joining class {escape(code)}…")
+            st.caption(f"Joining class {escape(_shortened(code))}…")
             return
         state[TOKEN] = token
     _bar(to_params(settings), outcome(data, run))
@@ -118,8 +118,9 @@ def _bar(params: dict[str, str], result: Outcome) -> None:
     code = url.page_value(CLASS)
     if code is None:  # left: the page's rerun removes this fragment
         return
-    if time.monotonic() < state.get(RETRY, -math.inf):
-        st.warning(UNREACHABLE, icon=":material/cloud_off:")
+    after, notice = state.get(RETRY, (-math.inf, ""))
+    if time.monotonic() < after:
+        st.warning(notice, icon=":material/cloud_off:")
         return
     try:
         student = state.get(STUDENT)
@@ -131,12 +132,12 @@ def _bar(params: dict[str, str], result: Outcome) -> None:
         state[STATUS] = status
         _record(student, params, result)
     except StoreUnavailable:
-        state[RETRY] = time.monotonic() + POLL
+        state[RETRY] = time.monotonic() + POLL, UNREACHABLE
         st.warning(UNREACHABLE, icon=":material/cloud_off:")
         return
-    except TooManyTries:
-        state[RETRY] = time.monotonic() + 60
-        st.warning(TOO_MANY)
+    except TooManyTries:  # the store looks no further this minute
+        state[RETRY] = time.monotonic() + 60, TOO_MANY
+        st.warning(TOO_MANY, icon=":material/cloud_off:")
         return
     state.pop(RETRY, None)
     _bar_ui(state[STUDENT], status)
@@ -161,7 +162,8 @@ def _join(code: str) -> Student:
     student = store().join(code, state[TOKEN], client=_client())
     if student is None:
         _leave(
-            f"There is no class {escape(code)}: it may have ended, or the code is mistyped. "
+            f"There is no class {escape(_shortened(code))}: it may have ended, or the code is "
+            "mistyped. "
             "The page works as usual."
         )
     state[STUDENT] = student
@@ -216,6 +218,11 @@ def _client() -> str:
     this computer, or where Streamlit knows none)."""
     address = st.context.ip_address
     return address if isinstance(address, str) else ""
+
+
+def _shortened(code: str) -> str:
+    """A code from the address as the page repeats it (a hand-made one may be long)."""
+    return code if len(code) <= 2 * codes.LENGTH else code[: 2 * codes.LENGTH] + "…"
 
 
 def _valid(token) -> bool:
