@@ -16,6 +16,7 @@ from lrcore.settings import FIELDS, Settings, bounded, from_params, to_params
 from lrui import explain, explore, figures, lessons, results, runs, sidebar, sources, url, views
 from lrui.board import board_ui
 from lrui.explain import limit
+from lrui.student import class_ui, hold
 from lrui.text import code_block, digest
 
 INTRO = (
@@ -44,6 +45,7 @@ def main() -> None:
     st.title("Linear regression by gradient descent")
     top = st.container()  # the intro, or a lesson's prompt; what a hand-edited link lacked
     sources.prepare(url.settings_from_url())
+    hold()  # in a class the teacher paused, the settings of the last run stay
     chosen = Settings(**{name: st.session_state[name] for name in FIELDS})
     settings, notes = from_params(to_params(chosen))  # fixes settings that clash, if any
     source = sources.run_data(settings)  # every point, and those the run fits
@@ -60,6 +62,7 @@ def main() -> None:
     with st.sidebar:
         sidebar.controls_ui(settings, data)
     with top:
+        class_ui(settings, data, run)  # in a class (?class=CODE): join, record this run
         if not lessons.lesson_ui(settings):
             st.caption(INTRO)
         url.link_ui(chosen)  # above the chart, where a student opening the link looks

@@ -37,8 +37,10 @@ def store() -> Store:
 
 
 def client() -> str:
-    """Who asks, for the store's count of failed look-ups: the browser's address."""
-    return st.context.ip_address or ""
+    """Who asks, for the store's count of failed look-ups: the connection's address ("" on
+    this computer, or where Streamlit knows none)."""
+    address = st.context.ip_address
+    return address if isinstance(address, str) else ""
 
 
 def students_link(base: str, code: str, settings: Mapping[str, str]) -> str:

@@ -11,6 +11,10 @@ address the run in flight writes, so the next run sees the address before it. An
 page itself wrote (or loaded) in this session is therefore never read as an edit: the widgets
 hold the newer settings, and they win. Only an address the page never wrote, or the back and
 forward buttons, load into the widgets.
+
+An address may also carry keys that are not settings (PAGE_KEYS: `class`, the class a student
+is in): the page keeps them as the address brought them and writes them back with the
+settings, until a module drops one (`drop`).
 """
 
 from __future__ import annotations
@@ -31,7 +35,9 @@ from .text import code_block
 OWN = "_url_own"  # {address: None}: the addresses this session wrote or loaded, oldest first
 WROTE = "_url_wrote"  # the address the page last sent to the browser
 LOADED = "_loaded"  # (settings, notes): what the address last loaded gave, and what it lacked
+PAGE = "_url_page"  # {key: value}: the address's keys that are not settings, as loaded
 KEEP = 100  # addresses remembered (a late one is one or two writes old; back/forward is flagged)
+PAGE_KEYS = ("class",)  # an address's keys that are not settings (student.py's class code)
 
 
 def settings_from_url() -> bool:
@@ -42,7 +48,8 @@ def settings_from_url() -> bool:
     own = st.session_state.get(OWN)
     if own is not None and _address(params) in own and not _back_or_forward():
         return False  # the page's own address, maybe late: the widgets are newer
-    loaded, notes = from_params(lessons.with_lesson(params))
+    st.session_state[PAGE] = {k: params[k] for k in PAGE_KEYS if k in params}
+    loaded, notes = from_params(lessons.with_lesson(_settings_only(params)))
     for name in FIELDS:
         st.session_state[name] = getattr(loaded, name)
     st.session_state[LOADED] = loaded, notes
@@ -52,7 +59,7 @@ def settings_from_url() -> bool:
 
 def link_ui(chosen: Settings) -> None:
     """Write the settings to the URL, and say once what a hand-edited link had wrong."""
-    params = to_params(chosen)
+    params = {**st.session_state.get(PAGE, {}), **to_params(chosen)}
     # The address this run got may be late: the browser ends on what the page wrote last.
     if st.query_params.to_dict() != params or st.session_state.get(WROTE) != params:
         st.query_params.from_dict(params)
@@ -66,6 +73,16 @@ def link_ui(chosen: Settings) -> None:
         )
 
 
+def page_value(key: str) -> str | None:
+    """The value of a PAGE_KEYS key the address brought (None if none, or dropped)."""
+    return st.session_state.get(PAGE, {}).get(key)
+
+
+def drop(key: str) -> None:
+    """Leave a PAGE_KEYS key out of the address from this run on."""
+    st.session_state.get(PAGE, {}).pop(key, None)
+
+
 def share_link(settings: Settings) -> str:
     """The link to this run, at the address other computers reach the page at."""
     base, _ = reachable_base()
@@ -75,6 +92,10 @@ def share_link(settings: Settings) -> str:
 def _address(params: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
     """A query as a key: the same settings in any order are the same address."""
     return tuple(sorted(params.items()))
+
+
+def _settings_only(params: Mapping[str, str]) -> dict[str, str]:
+    return {k: v for k, v in params.items() if k not in PAGE_KEYS}
 
 
 def _remember(params: Mapping[str, str]) -> None:

@@ -140,23 +140,30 @@ def chromium(width: int = 1400, height: int = 1000, color_scheme: str = "light")
     """A headless Chromium browser context (Playwright) with a fresh profile."""
     from playwright.sync_api import sync_playwright
 
-    profile = tempfile.mkdtemp(prefix="lr-chromium-")
+    with sync_playwright() as p, profile(p, width, height, color_scheme) as context:
+        yield context
+
+
+@contextlib.contextmanager
+def profile(playwright, width: int = 1400, height: int = 1000, color_scheme: str = "light"):
+    """A headless Chromium with a fresh profile of its own, from a running Playwright (one
+    Playwright can run several: a browser and a neighbour's)."""
+    folder = tempfile.mkdtemp(prefix="lr-chromium-")
     try:
-        with sync_playwright() as p:
-            context = p.chromium.launch_persistent_context(
-                profile,
-                executable_path=CHROMIUM,
-                headless=True,
-                args=CHROMIUM_ARGS,
-                viewport={"width": width, "height": height},
-                color_scheme=color_scheme,
-            )
-            try:
-                yield context
-            finally:
-                context.close()
+        context = playwright.chromium.launch_persistent_context(
+            folder,
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": width, "height": height},
+            color_scheme=color_scheme,
+        )
+        try:
+            yield context
+        finally:
+            context.close()
     finally:
-        shutil.rmtree(profile, ignore_errors=True)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def chromium_available() -> bool:
