@@ -100,6 +100,15 @@ def test_the_markers_follow_the_player_with_no_rerun(page, url):
         seen = press(page, "forward")
         assert seen["frame"]["epoch"] == expected
         follows(seen)
+    # the chart drawn again from its figure (a rerun, a resize): markers back at the last
+    # frame, and put back where the player is
+    page.evaluate(
+        f"(() => {{ const gd = {CHART}; const k = {list(view.UIDS)!r}.map((uid) => "
+        "gd.data.findIndex((t) => t.uid === uid)); return window.Plotly.restyle(gd, "
+        "{x: [[2000], [2000]], y: [[1], [1]]}, k); })()"
+    )
+    page.wait_for_function(f"{CHART}._fullData.find((t) => t.uid === 'now 1').x[0] === 3")
+    follows(page.evaluate(MARKERS))
     page.locator(f"{PLAYER} input[type=range]").fill("60")  # the scrubber, halfway
     seen = at_frame(page, 60)
     assert 0 < seen["frame"]["epoch"] < 2000
