@@ -214,8 +214,8 @@ def readouts(d: lrcore.Directions, frame_epochs) -> list[str]:
 
 
 def sentence(settings: Settings, d: lrcore.Directions) -> str:
-    """What to look for."""
-    reached = ", ".join(
+    """What to look for, and when each direction came within 1% of its start."""
+    reached = "Within 1% of its start: " + ", ".join(
         f"direction {i} at epoch {int(m):,}"
         if math.isfinite(m)
         else f"direction {i} not in this run"
@@ -224,18 +224,25 @@ def sentence(settings: Settings, d: lrcore.Directions) -> str:
     if settings.optimizer not in LINEAR:
         return (
             f"{settings.optimizer} has no fixed rate per direction (its steps are not one "
-            f"linear map), so no line is predicted. Within 1% of its start: {reached}."
+            f"linear map), so no line is predicted. {reached}."
+        )
+    stuck = [i for i in range(2) if d.rate[i] >= 1]
+    if stuck:
+        i = stuck[0]
+        return (
+            f"Look at direction {i + 1}: its error is multiplied by {number(d.rate[i], 6)} "
+            "every epoch (dashed: |start|·ρᵗ), so it never shrinks: the step size is too "
+            f"large for its curvature λ{'₁₂'[i]}. {reached}."
         )
     if not distinct(d.eigenvalues):
         return (
             "Both directions have the same curvature, so their errors shrink by the same "
             "factor every epoch and fall together (dashed: the rate's prediction, "
-            f"|start|·ρᵗ). Within 1% of its start: {reached}."
+            f"|start|·ρᵗ). {reached}."
         )
     return (
-        "Look at how far apart the two directions finish: the steep one is done long before "
-        "the flat one, and the run is as slow as its slowest direction (dashed: each rate's "
-        f"prediction, |start|·ρᵗ). Within 1% of its start: {reached}."
+        "Look at how far apart the two directions finish: the run is as slow as its slowest "
+        f"direction (dashed: each rate's prediction, |start|·ρᵗ). {reached}."
     )
 
 

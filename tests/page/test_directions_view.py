@@ -22,6 +22,7 @@ from lrcore import settings as cfg
 from lrui import figures
 from lrui.explain import directions as view
 from lrui.explain import update
+from lrui.text import number
 from support.page import component_of, figure_of, player_of
 
 TIMEOUT = 60
@@ -232,9 +233,23 @@ def test_the_blogs_directions_finish_far_apart_and_standardized_ones_together():
     blog = view.sentence(cfg.DEFAULTS, raw)
     assert f"direction 1 at epoch {int(raw.milestone[0]):,}" in blog
     assert f"direction 2 at epoch {int(raw.milestone[1]):,}" in blog
-    assert "steep" in blog and "flat" in blog
+    assert "how far apart" in blog
     together = view.sentence(cfg.DEFAULTS.replace(standardize=True), std)
     assert "fall together" in together
+
+
+def test_a_step_too_large_for_the_steep_direction_is_named():
+    """Above 2/λ₁ the steep direction's error grows by |1 − ηλ₁| every epoch (λ₁ from eigh)."""
+    data = lrcore.make_data()
+    d = direction_of(data, 2000, step_size=0.0007)
+    lam, _, _ = hessian_eigh(data.x, False)
+    text = view.sentence(cfg.DEFAULTS.replace(step_size=0.0007), d)
+    growth = abs(1 - 0.0007 * lam[0])
+    assert growth > 1
+    assert text.startswith(
+        f"Look at direction 1: its error is multiplied by {number(growth, 6)} every epoch"
+    )
+    assert "never shrinks" in text and "direction 1 not in this run" in text
 
 
 def test_an_error_of_exactly_zero_is_drawn_at_the_floor():
