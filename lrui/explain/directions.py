@@ -78,7 +78,9 @@ def error_chart(d: lrcore.Directions, run_id: str = "") -> dict:
             traces.append(_predicted_trace(epochs, line, float(d.rate[i]), name, colour))
             drawn.append(line)
         if 0 < d.milestone[i] < math.inf:
-            where = "top left" if i == higher else "bottom left"
+            # above or below (the higher one above), and towards the middle of the epochs
+            side = "right" if d.milestone[i] ** 2 < d.epochs[-1] else "left"
+            where = ("top " if i == higher else "bottom ") + side
             traces.append(
                 _milestone_trace(int(d.milestone[i]), MILESTONE * start, name, colour, where)
             )
@@ -179,14 +181,15 @@ def _layout(run_id: str, top: int, low: float, high: float) -> dict:
     axis = {"gridcolor": figures.GRID, "zeroline": False, "automargin": True, "type": "log"}
     return {
         "meta": run_id,
-        "height": 340,
+        "height": 400,
         "template": "none",
         "margin": {"l": 60, "r": 20, "t": 10, "b": 10},
         "paper_bgcolor": "rgba(0,0,0,0)",
         "plot_bgcolor": "rgba(0,0,0,0)",
         "font": {"family": '"Source Sans", sans-serif', "color": figures.TEXT, "size": 12},
         "hovermode": "closest",
-        "legend": {"x": 0.005, "y": 0.02, "xanchor": "left", "yanchor": "bottom"},
+        # under the chart, clear of the lines at any width
+        "legend": {"orientation": "h", "x": 0, "y": -0.3, "xanchor": "left", "yanchor": "top"},
         "xaxis": {**axis, "title": {"text": "epoch"}, "range": [0, math.log10(top) + 0.05]},
         "yaxis": {
             **axis,
