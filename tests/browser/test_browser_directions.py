@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 from lrui import figures
 from lrui.explain import directions as view
-from support.browser import LIVE_CHART, LONG, wait_for_chart
+from support.browser import LIVE_CHART, LONG, free_port, serve, wait_for_chart
 
 pytestmark = pytest.mark.browser
 
@@ -43,6 +43,14 @@ MARKERS = f"""(() => {{
       .map((t) => ({{name: t.name, x: Array.from(t.x), y: Array.from(t.y)}})),
   }};
 }})()"""
+
+
+@pytest.fixture(scope="module")
+def url():
+    """The page on a free port of this module's own range (8860-8899): on a machine where
+    several test runs start servers, a shared range lets one find another's server healthy."""
+    with serve(port=free_port(range(8860, 8900))) as address:
+        yield address
 
 
 def open_directions(page, url: str) -> str:
