@@ -36,6 +36,7 @@ import orjson
 import plotly.graph_objects as go
 
 from lrcore.model import eigen, moments
+from lrcore.train import Problem
 
 from .text import apart, equation, number, scales, zeroed
 
@@ -59,6 +60,12 @@ OVERLAY_STYLES = (
     ("#CC79A7", "longdash", "purple, long dashes"),
     ("#56B4E9", "longdashdot", "sky blue, long dash-dot"),
 )
+# The Hessian's two eigen-directions, largest curvature first: orange and blue, on the landscape
+# and in the error chart along them (explain/directions.py). Their names, the same in both.
+DIRECTIONS = ("#E69F00", "#0072B2")
+DIRECTION_NAMES = ("direction 1 (λ₁)", "direction 2 (λ₂)")
+LABEL_AT = 0.7  # a direction's label sits this far from the optimum to the landscape's edge
+LABEL_CORNERS = ("top right", "top left", "bottom right", "bottom left")  # of its point
 TEXT = "#808495"  # axis text, and the axes and grid below: mid-grey on light and dark alike
 # No one grey reads at 4.5:1 on both white and the dark theme's near-black (#808495 gives 3.6:1
 # on white), so the page's CSS draws every chart text that Plotly paints in TEXT in the theme's
@@ -75,7 +82,9 @@ MOVING = 4  # traces every frame replaces: the last four (line, loss marker, pat
 PATH_AT = 2  # the path's place among them: a frame's path is the first points of the run's "path"
 DATA_TRACE, LEFT_OUT_TRACE = 0, 1  # the points fitted, and those left out (both selectable)
 RUN_TRACES = 4  # the run's traces start here: after the data (2) and the two reference lines
-TRACES = 12  # in all: 2 data, 2 reference lines, curve, lowest loss, contours, optimum, 4 moving
+# in all: 2 data, 2 reference lines, curve, lowest loss, contours, optimum, 2 eigen-directions
+# and their labels, 4 moving
+TRACES = 15
 FRAME_INDICES = list(range(TRACES - MOVING, TRACES))
 TITLES = ("Data and fitted line", "Loss by epoch", "Loss landscape over (W, b)")  # the views'
 LOSS_TICKS = 4  # at most this many labels on a logarithmic loss axis: they fit a phone's view
@@ -156,6 +165,7 @@ def base(
         _data_traces(x, y, out, fit, truth)
         + _curve_traces(hidden, hidden)
         + _landscape_traces(hidden, hidden)
+        + _direction_traces([hidden] * (len(DIRECTION_NAMES) + 1))
         + _styled([hidden] * MOVING)
     )
     return {"data": data, "layout": _layout(x, y, loss_scale, axis_titles)}
@@ -171,6 +181,7 @@ def run(
     run_id: str = "",
     hold: Sequence = (),
     x_range: tuple[float, float] | None = None,
+    standardize: bool = False,
 ) -> dict:
     """One run, to put into a base() chart: `frames` (lrcore States at the frame epochs, the
     first at epoch 0) and `curve` (States for the loss curve). Returns the values of the run's
@@ -178,7 +189,8 @@ def run(
     and for the player the frames' "names" and "readouts". A frame's path, the frames' (W, b)
     up to it, is not in the frame: it is the first points of "path", sent once (frame_data()).
     The ranges also hold the States in `hold` (a pinned run's frames). The fitted line spans
-    `x_range` (default: x's)."""
+    `x_range` (default: x's); the eigen-directions are those training steps along
+    (`standardize`: on standardized x, see direction_lines)."""
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     mom, scale = moments(x, y), scales(x, y)
     window = loss_window([*frames, *hold], mom.fit)
@@ -192,7 +204,8 @@ def run(
     curve_xy = {"x": typed(epochs, "i4"), "y": typed(losses)}
     floor_xy = {"x": [1, top], "y": [mom.fit.loss, mom.fit.loss]}
     contours, optimum = _landscape_xy(mom, window)
-    traces = [curve_xy, floor_xy, contours, optimum, *_with_path(moving[0], path, 1)]
+    lines = direction_lines(x, y, window, standardize=standardize)
+    traces = [curve_xy, floor_xy, contours, optimum, *lines, *_with_path(moving[0], path, 1)]
     return {
         "id": run_id,
         "indices": list(range(RUN_TRACES, RUN_TRACES + len(traces))),
@@ -527,6 +540,76 @@ def _landscape_traces(contours: dict, optimum: dict) -> list[dict]:
                 "line": {"width": 1, "color": "white"},
             },
         ),
+    ]
+
+
+def direction_lines(x, y, window, *, standardize: bool = False) -> list[dict]:
+    """The Hessian's two eigen-directions (largest eigenvalue first) through the least-squares
+    answer (W*, b*), each a segment across the landscape's `window`, then their labels (see
+    _direction_traces). They are the directions of lrcore.directions(): H's in the coordinates
+    training steps in, (u, c) = (W·s, b + W·m) on standardized x (m = 0, s = 1 on raw x),
+    where a step (du, dc) is (du/s, dc − du·m/s) in (W, b)."""
+    prob = Problem(x, y, standardize)
+    at = np.array([prob.mom.fit.w, prob.mom.fit.b])
+    centre = np.array([sum(window[0]), sum(window[1])]) / 2
+    lines, labels = [], {"x": [], "y": []}
+    for du, dc in prob.q.T:
+        along = np.array([du / prob.s, dc - du * prob.m / prob.s])
+        lo, hi = _across(window, at, along)
+        ws, bs = (at[:, None] + along[:, None] * [lo, hi]).tolist()
+        lines.append({"x": ws, "y": bs})
+        label = at + along * LABEL_AT * (hi if hi >= -lo else lo)  # on the longer side
+        corner = LABEL_CORNERS.index(_towards(label, centre))
+        for axis, value in zip("xy", label.tolist(), strict=True):
+            labels[axis] += [value if k == corner else None for k in range(len(LABEL_CORNERS))]
+    return [*lines, labels]
+
+
+def _across(window, at: np.ndarray, along: np.ndarray) -> tuple[float, float]:
+    """The t (lo ≤ 0 ≤ hi) for which at + t·along stays in the window (at is inside it)."""
+    lo, hi = -math.inf, math.inf
+    for (edge_lo, edge_hi), a, v in zip(window, at, along, strict=True):
+        if v != 0:
+            t1, t2 = sorted(((edge_lo - a) / v, (edge_hi - a) / v))
+            lo, hi = max(lo, t1), min(hi, t2)
+    return lo, hi
+
+
+def _towards(point: np.ndarray, centre: np.ndarray) -> str:
+    """Where a label at `point` goes so that it reads inside the view: towards its centre."""
+    return ("bottom " if point[1] > centre[1] else "top ") + (
+        "left" if point[0] > centre[0] else "right"
+    )
+
+
+def _direction_traces(values: list[dict]) -> list[dict]:
+    """The eigen-directions on the landscape: thin dash-dot lines in their colours, and one
+    trace of their labels in the axes' text colour. A label may go at any of LABEL_CORNERS of
+    its point: the run puts the point at one of them (direction_lines), the others are empty
+    (a run sends only points, and the text sits where it reads inside the view)."""
+    *lines, labels = values
+    text = [name for name in DIRECTION_NAMES for _ in LABEL_CORNERS]
+    return [
+        _scatter(
+            **xy,
+            name=name,
+            axes=3,
+            showlegend=False,
+            hovertemplate=f"{name}: an eigen-direction of the loss's curvature H<extra></extra>",
+            line={"color": colour, "width": 1.5, "dash": "dashdot"},
+        )
+        for xy, name, colour in zip(lines, DIRECTION_NAMES, DIRECTIONS, strict=True)
+    ] + [
+        _scatter(
+            **labels,
+            name="directions' labels",
+            axes=3,
+            mode="text",
+            text=text,
+            textposition=list(LABEL_CORNERS) * len(DIRECTION_NAMES),
+            showlegend=False,
+            hoverinfo="skip",
+        )
     ]
 
 

@@ -66,6 +66,7 @@ def views_ui(
                 _data=data,
                 _hold=hold,
                 _x_range=(x.min(), x.max()),
+                _standardize=settings.standardize,
             ),
             key="player",
         )
@@ -117,9 +118,11 @@ def payload(
     _data: lrcore.Dataset,
     _hold: tuple,
     _x_range: tuple[float, float],
+    _standardize: bool = False,
 ) -> bytes:
-    """What the player gets for the run `run_id` names: the run's traces, ranges and frames
-    (figures.run), as JSON once per run (the page passes it on as it is)."""
+    """What the player gets for the run `run_id` names (its settings, standardize among
+    them): the run's traces, ranges and frames (figures.run), as JSON once per run (the page
+    passes it on as it is)."""
     one_run = figures.run(
         _data.x,
         _data.y,
@@ -129,6 +132,7 @@ def payload(
         run_id=run_id,
         hold=_hold,
         x_range=_x_range,
+        standardize=_standardize,
     )
     one_run.update(ms=figures.FRAME_MS, narrow=figures.narrow_layout(), path_at=figures.PATH_AT)
     return json.dumps(one_run, separators=(",", ":")).encode()

@@ -8,6 +8,7 @@ exception: it sends the update at every frame once, and follows the player in th
 
     limit.py         the largest step that converges; what a diverged run says
     conditioning.py  predicted and observed epochs to 1%
+    directions.py    the error along each eigen-direction, following the player
     update.py        the math, with this run's numbers
     pinned.py        pinned runs, every optimizer side by side, and the comparison table
     summary.py       the views in words
@@ -21,6 +22,7 @@ from lrcore.settings import Settings
 
 from ..lessons import lessons_ui
 from .conditioning import why_ui
+from .directions import directions_ui
 from .pinned import compare_ui
 from .update import math_ui
 
@@ -32,6 +34,10 @@ def panels_ui(chosen: Settings, settings: Settings, data, run, data_key: str) ->
     with st.expander("Why this run behaves as it does", key="why", on_change="rerun") as box:
         if box.open:
             why_ui(settings, data, run)
+    title = "Why it converges: the error along each direction"
+    with st.expander(title, key="directions", on_change="rerun") as box:
+        if box.open:
+            directions_ui(settings, data, run)
     with st.expander("The math, with this run's numbers", key="math", on_change="rerun") as box:
         if box.open:
             math_ui(settings, data, run)

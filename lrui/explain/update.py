@@ -57,6 +57,17 @@ READ_OFF = {  # what the written-out update of adam and sgd cannot show, and why
     "sgd": "Each epoch takes {batches} mini-batch steps; the sum of their gradients, Σ_B, is "
     "read off the step the run took.",
 }
+DIRECTIONS_TEX = (
+    r"\hat e(t) = Q^\top(\theta_t - \theta^*), \qquad "
+    r"\hat e_i(t) \approx \rho_i^{\,t}\,\hat e_i(0)"
+)
+RATE = {  # each direction's rate ρᵢ, for "the error along each direction"
+    "gd": "ρᵢ = |1 − ηλᵢ|, exactly",
+    "momentum": "ρᵢ the spectral radius of direction i's 2×2 update map (θ and v together): "
+    "the envelope of its oscillation",
+    "nesterov": "ρᵢ the spectral radius of direction i's 2×2 update map (θ and v together): "
+    "the envelope of its oscillation",
+}
 SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 TO = "\u00a0→\u00a0"  # "1,234 → 1,235" stays on one line
@@ -266,3 +277,23 @@ def math_ui(settings: Settings, data, run) -> None:
     live_math(live_payload(run.id, settings, _data=data, _run=run), key="live_math")
     if settings.standardize:
         st.caption("W = u/s and b = c − u·m/s convert these back to the data's units.")
+    directions_text(settings)
+
+
+def directions_text(settings: Settings) -> None:
+    """How "Why it converges: the error along each direction" is computed."""
+    where = "(u, c) on standardized x" if settings.standardize else "(W, b)"
+    st.markdown(
+        f"**The error along each direction.** With θ the parameters training steps, {where}, "
+        "and H = Q·diag(λ₁, λ₂)·Qᵀ the loss's curvature (its Hessian) there, the columns of Q "
+        "are the eigen-directions, and the error along them is"
+    )
+    st.latex(DIRECTIONS_TEX)
+    rate = RATE.get(settings.optimizer)
+    st.caption(
+        f"θ* is the least-squares answer and {rate}; the first epoch with "
+        "|êᵢ(t)| ≤ 1% of |êᵢ(0)| is direction i's milestone."
+        if rate
+        else f"{settings.optimizer} has no such ρᵢ: its errors ê(t) come from the run's own "
+        "θₜ, and its milestones from the epochs the run kept."
+    )
