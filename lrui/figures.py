@@ -62,11 +62,20 @@ TEXT_CSS = (
 )
 GRID = "rgba(128,128,128,0.2)"
 LEFT_OUT = "#9a9a9a"  # points left out of the fit: hollow, grey
-MOVING = 4  # traces every frame replaces: the last four (line, loss marker, path, point)
+# The update at the player's epoch, drawn on the landscape as arrows (frame_steps in
+# explain/update.py): key, name and colour (the Okabe-Ito orange and blue, and the current
+# point's vermillion for the step that moves it).
+STEPS = (
+    ("gradient", "−η∇L", "#E69F00"),
+    ("velocity", "−ηβv (velocity)", "#0072B2"),
+    ("step", "step taken", FITTED),
+)
+MOVING = 4 + len(STEPS)  # traces every frame replaces: the last seven (line, loss marker, path,
+# point, and the arrows of STEPS)
 PATH_AT = 2  # the path's place among them: a frame's path is the first points of the run's "path"
 DATA_TRACE, LEFT_OUT_TRACE = 0, 1  # the points fitted, and those left out (both selectable)
 RUN_TRACES = 4  # the run's traces start here: after the data (2) and the two reference lines
-TRACES = 12  # in all: 2 data, 2 reference lines, curve, lowest loss, contours, optimum, 4 moving
+TRACES = 15  # in all: 2 data, 2 reference lines, curve, lowest loss, contours, optimum, 7 moving
 FRAME_INDICES = list(range(TRACES - MOVING, TRACES))
 TITLES = ("Data and fitted line", "Loss by epoch", "Loss landscape over (W, b)")  # the views'
 LOSS_TICKS = 4  # at most this many labels on a logarithmic loss axis: they fit a phone's view
@@ -147,7 +156,7 @@ def base(
         _data_traces(x, y, out, fit, truth)
         + _curve_traces(hidden, hidden)
         + _landscape_traces(hidden, hidden)
-        + _styled([hidden] * MOVING)
+        + _styled([hidden] * (MOVING - len(STEPS)) + [{**hidden, "text": ""}] * len(STEPS))
     )
     return {"data": data, "layout": _layout(x, y, loss_scale, axis_titles)}
 
@@ -162,6 +171,7 @@ def run(
     run_id: str = "",
     hold: Sequence = (),
     x_range: tuple[float, float] | None = None,
+    steps: Sequence[dict | None] = (),
 ) -> dict:
     """One run, to put into a base() chart: `frames` (lrcore States at the frame epochs, the
     first at epoch 0) and `curve` (States for the loss curve). Returns the values of the run's
@@ -169,14 +179,16 @@ def run(
     and for the player the frames' "names" and "readouts". A frame's path, the frames' (W, b)
     up to it, is not in the frame: it is the first points of "path", sent once (frame_data()).
     The ranges also hold the States in `hold` (a pinned run's frames). The fitted line spans
-    `x_range` (default: x's)."""
+    `x_range` (default: x's). `steps`, one per frame (explain.update.step_arrows), are the
+    update at each frame, drawn as arrows (_step_traces): none if not given."""
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     mom, scale = moments(x, y), scales(x, y)
     window = loss_window([*frames, *hold], mom.fit)
     x_lo, x_hi = map(float, x_range or (x.min(), x.max()))
     ws, bs = np.array([state.w for state in frames]), np.array([state.b for state in frames])
     path = {"x": typed(ws, "f4"), "y": typed(bs, "f4")}
-    moving = [_moving(state, x_lo, x_hi) for state in frames]
+    arrows = [_step_traces(step) for step in steps or [None] * len(frames)]
+    moving = [_moving(state, x_lo, x_hi) + a for state, a in zip(frames, arrows, strict=True)]
     epochs = np.array([state.epoch for state in curve if state.epoch > 0])
     losses = np.array([state.loss for state in curve if state.epoch > 0])
     top = max(int(epochs.max(initial=1)), *(state.epoch for state in hold), 2)
@@ -184,6 +196,10 @@ def run(
     floor_xy = {"x": [1, top], "y": [mom.fit.loss, mom.fit.loss]}
     contours, optimum = _landscape_xy(mom, window)
     traces = [curve_xy, floor_xy, contours, optimum, *_with_path(moving[0], path, 1)]
+    traces[-len(STEPS) :] = [
+        {**arrow, "showlegend": any(step and key in step for step in steps)}
+        for arrow, (key, _, _) in zip(traces[-len(STEPS) :], STEPS, strict=True)
+    ]
     return {
         "id": run_id,
         "indices": list(range(RUN_TRACES, RUN_TRACES + len(traces))),
@@ -591,9 +607,49 @@ def _moving(state, x_lo: float, x_hi: float) -> list[dict]:
     ]
 
 
+STEP_DIGITS = 10  # an arrow's ends, to this many significant digits (the run's message is
+# smaller; to scale, 4 would do)
+
+
+def _step_traces(step: dict | None) -> list[dict]:
+    """The arrows of one frame's update (frame_steps: each its tail and its change of W and
+    b): for each of STEPS, its tail and tip, and the change in words (the hover: an arrow too
+    short to see at the landscape's scale still says how long it is); [None] where there is
+    none."""
+    out = []
+    for key, _, _ in STEPS:
+        if step is None or key not in step:
+            out.append({"x": [None], "y": [None], "text": ""})
+            continue
+        w, b, dw, db = step[key]
+        ends = [float(f"{v:.{STEP_DIGITS}g}") for v in (w, w + dw, b, b + db)]
+        text = f"ΔW = {number(dw, 4)}, Δb = {number(db, 4)}"
+        out.append({"x": ends[:2], "y": ends[2:], "text": text})
+    return out
+
+
+def _arrows(arrows: list[dict]) -> list[dict]:
+    """The arrows with their styles: a line with an arrowhead at its tip, in the landscape's
+    own legend (legend2)."""
+    return [
+        _scatter(
+            **arrow,
+            name=name,
+            axes=3,
+            mode="lines+markers",
+            legend="legend2",
+            showlegend=False,  # (a run shows the arrows it draws)
+            hovertemplate="%{text}",  # (and the arrow's name beside it)
+            line={"color": colour, "width": 2.5},
+            marker={"symbol": "arrow", "angleref": "previous", "size": [0, 12], "color": colour},
+        )
+        for arrow, (_, name, colour) in zip(arrows, STEPS, strict=True)
+    ]
+
+
 def _styled(moving: list[dict]) -> list[dict]:
     """The moving traces with their styles."""
-    line, mark, path, now = moving
+    line, mark, path, now, *arrows = moving
     return [
         _scatter(
             **line,
@@ -630,6 +686,7 @@ def _styled(moving: list[dict]) -> list[dict]:
             hoverinfo="skip",
             marker={"size": 12, "color": FITTED, "symbol": "circle-open", "line": {"width": 3}},
         ),
+        *_arrows(arrows),
     ]
 
 
@@ -668,7 +725,15 @@ def narrow_layout() -> dict:
     for i, (view, (x_domain, y_domain)) in enumerate(NARROW.items()):
         out |= {f"xaxis{view}.domain": x_domain, f"yaxis{view}.domain": y_domain}
         out |= {f"annotations[{i}].x": x_domain[0], f"annotations[{i}].y": y_domain[1]}
-    return out
+    return out | {f"legend2.{k}": v for k, v in _steps_legend(NARROW["3"]).items()}
+
+
+def _steps_legend(view) -> dict:
+    """The arrows' legend (legend2), in the top right corner of the landscape at `view` (its
+    x and y domains): a path from the start to the answer, at the far ends of the window's
+    diagonal, seldom passes there."""
+    (_, x_hi), (_, y_hi) = view
+    return {"x": x_hi, "y": y_hi, "xanchor": "right", "yanchor": "top"}
 
 
 def _titles() -> list[dict]:
@@ -726,6 +791,11 @@ def _layout(x, y, loss_scale: str, axis_titles: tuple[str, str]) -> dict:
             "xanchor": "left",
             "yanchor": "top",
             "bgcolor": "rgba(128,128,128,0.12)",
+        },
+        "legend2": {
+            **_steps_legend(WIDE["3"]),
+            "bgcolor": "rgba(128,128,128,0.12)",
+            "font": {"size": 11},
         },
         "annotations": _titles(),
         "xaxis": _axis(x_title, x1, x_range, "y"),

@@ -21,6 +21,7 @@ from . import figures, lessons, runs, sources
 from .components.player import player
 from .explain import pinned
 from .explain.summary import summary_ui
+from .explain.update import step_arrows
 from .text import label
 
 ALT = (
@@ -62,6 +63,7 @@ def views_ui(
                 settings.loss_scale,
                 _run=run,
                 _data=data,
+                _settings=settings,
                 _hold=hold,
                 _x_range=(x.min(), x.max()),
             ),
@@ -106,11 +108,13 @@ def payload(
     *,
     _run: runs.Run,
     _data: lrcore.Dataset,
+    _settings: Settings,
     _hold: tuple,
     _x_range: tuple[float, float],
 ) -> bytes:
     """What the player gets for the run `run_id` names: the run's traces, ranges and frames
-    (figures.run), as JSON once per run (the page passes it on as it is)."""
+    (figures.run), with the update at each frame drawn on the landscape (step_arrows), as
+    UTF-8 JSON once per run (the page passes it on as it is)."""
     one_run = figures.run(
         _data.x,
         _data.y,
@@ -120,6 +124,8 @@ def payload(
         run_id=run_id,
         hold=_hold,
         x_range=_x_range,
+        steps=step_arrows(_settings, _data, _run),
     )
     one_run.update(ms=figures.FRAME_MS, narrow=figures.narrow_layout(), path_at=figures.PATH_AT)
-    return json.dumps(one_run, separators=(",", ":")).encode()
+    # (UTF-8, not ASCII-escaped: the arrows' hover text and the readouts are a third shorter)
+    return json.dumps(one_run, ensure_ascii=False, separators=(",", ":")).encode()
