@@ -63,12 +63,14 @@ TEXT_CSS = (
 GRID = "rgba(128,128,128,0.2)"
 LEFT_OUT = "#9a9a9a"  # points left out of the fit: hollow, grey
 # The update at the player's epoch, drawn on the landscape as arrows (frame_steps in
-# explain/update.py): key, name and colour (the Okabe-Ito orange and blue, and the current
-# point's vermillion for the step that moves it).
+# explain/update.py): key, name, colour (the Okabe-Ito orange and blue, and the current
+# point's vermillion for the step that moves it) and width: each narrower than the one drawn
+# before it, so that all show where they overlap (on a narrow landscape they often lie on
+# one line).
 STEPS = (
-    ("gradient", "−η∇L", "#E69F00"),
-    ("velocity", "−ηβv (velocity)", "#0072B2"),
-    ("step", "step taken", FITTED),
+    ("gradient", "−η∇L", "#E69F00", 5),
+    ("velocity", "−ηβv (velocity)", "#0072B2", 3),
+    ("step", "step taken", FITTED, 1.5),
 )
 MOVING = 4 + len(STEPS)  # traces every frame replaces: the last seven (line, loss marker, path,
 # point, and the arrows of STEPS)
@@ -198,7 +200,7 @@ def run(
     traces = [curve_xy, floor_xy, contours, optimum, *_with_path(moving[0], path, 1)]
     traces[-len(STEPS) :] = [
         {**arrow, "showlegend": any(step and key in step for step in steps)}
-        for arrow, (key, _, _) in zip(traces[-len(STEPS) :], STEPS, strict=True)
+        for arrow, (key, *_) in zip(traces[-len(STEPS) :], STEPS, strict=True)
     ]
     return {
         "id": run_id,
@@ -617,7 +619,7 @@ def _step_traces(step: dict | None) -> list[dict]:
     short to see at the landscape's scale still says how long it is); [None] where there is
     none."""
     out = []
-    for key, _, _ in STEPS:
+    for key, *_ in STEPS:
         if step is None or key not in step:
             out.append({"x": [None], "y": [None], "text": ""})
             continue
@@ -640,10 +642,10 @@ def _arrows(arrows: list[dict]) -> list[dict]:
             legend="legend2",
             showlegend=False,  # (a run shows the arrows it draws)
             hovertemplate="%{text}",  # (and the arrow's name beside it)
-            line={"color": colour, "width": 2.5},
+            line={"color": colour, "width": width},
             marker={"symbol": "arrow", "angleref": "previous", "size": [0, 12], "color": colour},
         )
-        for arrow, (_, name, colour) in zip(arrows, STEPS, strict=True)
+        for arrow, (_, name, colour, width) in zip(arrows, STEPS, strict=True)
     ]
 
 
@@ -725,6 +727,7 @@ def narrow_layout() -> dict:
     for i, (view, (x_domain, y_domain)) in enumerate(NARROW.items()):
         out |= {f"xaxis{view}.domain": x_domain, f"yaxis{view}.domain": y_domain}
         out |= {f"annotations[{i}].x": x_domain[0], f"annotations[{i}].y": y_domain[1]}
+    out["legend2.font.size"] = 10
     return out | {f"legend2.{k}": v for k, v in _steps_legend(NARROW["3"]).items()}
 
 

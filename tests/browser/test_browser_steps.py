@@ -17,7 +17,7 @@ pytestmark = pytest.mark.browser
 
 PLAYER = ".st-key-player"
 ERRORS = "[data-testid=stException], [data-testid=stAlertContentError]"
-NAMES = {key: name for key, name, _ in figures.STEPS}
+NAMES = {key: name for key, name, *_ in figures.STEPS}
 POINT = "W, b now"  # the current point's trace
 # The landscape's traces as drawn, by name: x, y, the hover text and whether in the legend.
 DRAWN = f"""(() => {{

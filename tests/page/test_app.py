@@ -521,7 +521,7 @@ def test_figure_frames_move_only_what_moves_and_never_empty(step_size):
         "now",
         "path",
         "W, b now",
-        *(name for _, name, _ in figures.STEPS),
+        *(name for _, name, *_ in figures.STEPS),
     ]
     for frame, state in zip(spec["frames"], frames, strict=True):
         assert frame["name"] == str(state.epoch) and frame["traces"] == moving

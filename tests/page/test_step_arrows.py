@@ -25,7 +25,7 @@ from lrui.explain import update
 from support import reference
 from support.page import figure_of, player_of
 
-NAMES = {key: name for key, name, _ in figures.STEPS}
+NAMES = {key: name for key, name, *_ in figures.STEPS}
 ITERATIONS = 2000
 DATASETS = {
     "blog": lambda: lrcore.make_data(),
@@ -142,7 +142,7 @@ def test_every_frames_arrows_are_the_plain_loops_update(optimizer, standardize, 
     changes = np.array([c for arrows_k in ref.values() for _, c in arrows_k.values()])
     floor = 1e-9 * np.abs(changes).max(axis=0)  # where cancellation, not rounding, sets it
     shown = {"gd": {"gradient"}, "momentum": set(NAMES), "nesterov": set(NAMES)}[optimizer]
-    for key, name, _ in figures.STEPS:  # a run names in the legend only the arrows it draws
+    for key, name, *_ in figures.STEPS:  # a run names in the legend only the arrows it draws
         legend = [t for t in spec["data"] if t["name"] == name]
         assert len(legend) == 1 and legend[0]["showlegend"] == (key in shown)
     for i, state in enumerate(run.frames):
