@@ -30,6 +30,7 @@ import json
 import math
 import re
 from collections.abc import Sequence
+from itertools import compress
 
 import numpy as np
 import orjson
@@ -72,8 +73,8 @@ STEPS = (
     ("velocity", "−ηβv (velocity)", "#0072B2", 3),
     ("step", "step taken", FITTED, 1.5),
 )
-MOVING = 4 + len(STEPS)  # traces every frame replaces: the last seven (line, loss marker, path,
-# point, and the arrows of STEPS)
+MOVING = 4 + len(STEPS)  # traces the frames replace: the last seven (line, loss marker, path,
+# point, and the arrows of STEPS: those the run draws)
 PATH_AT = 2  # the path's place among them: a frame's path is the first points of the run's "path"
 DATA_TRACE, LEFT_OUT_TRACE = 0, 1  # the points fitted, and those left out (both selectable)
 RUN_TRACES = 4  # the run's traces start here: after the data (2) and the two reference lines
@@ -182,15 +183,17 @@ def run(
     up to it, is not in the frame: it is the first points of "path", sent once (frame_data()).
     The ranges also hold the States in `hold` (a pinned run's frames). The fitted line spans
     `x_range` (default: x's). `steps`, one per frame (explain.update.step_arrows), are the
-    update at each frame, drawn as arrows (_step_traces): none if not given."""
+    update at each frame, drawn as arrows (_step_traces): none if not given. A frame holds
+    only the arrows the run draws (its "traces" say which)."""
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     mom, scale = moments(x, y), scales(x, y)
     window = loss_window([*frames, *hold], mom.fit)
     x_lo, x_hi = map(float, x_range or (x.min(), x.max()))
     ws, bs = np.array([state.w for state in frames]), np.array([state.b for state in frames])
     path = {"x": typed(ws, "f4"), "y": typed(bs, "f4")}
+    drawn = [any(step and key in step for step in steps) for key, *_ in STEPS]
     arrows = [_step_traces(step) for step in steps or [None] * len(frames)]
-    moving = [_moving(state, x_lo, x_hi) + a for state, a in zip(frames, arrows, strict=True)]
+    moving = [_moving(state, x_lo, x_hi) for state in frames]
     epochs = np.array([state.epoch for state in curve if state.epoch > 0])
     losses = np.array([state.loss for state in curve if state.epoch > 0])
     top = max(int(epochs.max(initial=1)), *(state.epoch for state in hold), 2)
@@ -198,10 +201,9 @@ def run(
     floor_xy = {"x": [1, top], "y": [mom.fit.loss, mom.fit.loss]}
     contours, optimum = _landscape_xy(mom, window)
     traces = [curve_xy, floor_xy, contours, optimum, *_with_path(moving[0], path, 1)]
-    traces[-len(STEPS) :] = [
-        {**arrow, "showlegend": any(step and key in step for step in steps)}
-        for arrow, (key, *_) in zip(traces[-len(STEPS) :], STEPS, strict=True)
-    ]
+    traces += [{**a, "showlegend": d} for a, d in zip(arrows[0], drawn, strict=True)]
+    # a frame moves the arrows the run draws only (the others stay empty, as put in)
+    moves = FRAME_INDICES[: -len(STEPS)] + list(compress(FRAME_INDICES[-len(STEPS) :], drawn))
     return {
         "id": run_id,
         "indices": list(range(RUN_TRACES, RUN_TRACES + len(traces))),
@@ -215,8 +217,8 @@ def run(
         },
         "path": path,
         "frames": [
-            {"name": str(state.epoch), "traces": FRAME_INDICES, "data": m}
-            for state, m in zip(frames, moving, strict=True)
+            {"name": str(state.epoch), "traces": moves, "data": m + list(compress(a, drawn))}
+            for state, m, a in zip(frames, moving, arrows, strict=True)
         ],
         "names": [str(state.epoch) for state in frames],
         "readouts": [readout(state, scale, loss_digits(frames)) for state in frames],

@@ -59,10 +59,18 @@ def drawn(settings: cfg.Settings, data, name: str):
 
 
 def arrows(spec: dict, i: int) -> dict[str, dict]:
-    """Frame i's arrows by key (figures.STEPS), found by their names: x and y, and the hover."""
+    """Frame i's arrows by key (figures.STEPS), found by their names: x and y, and the hover.
+    An arrow the run never draws is in no frame: it is as the run put it in (empty)."""
     names = [spec["data"][t]["name"] for t in spec["frames"][i]["traces"]]
     data = spec["frames"][i]["data"]
-    return {key: data[names.index(name)] for key, name in NAMES.items()}
+    out = {}
+    for key, name in NAMES.items():
+        if name in names:
+            out[key] = data[names.index(name)]
+        else:
+            (trace,) = [t for t in spec["data"] if t["name"] == name]
+            out[key] = {k: trace[k] for k in ("x", "y", "text")}
+    return out
 
 
 DELTA = re.compile(r"^ΔW = (\S+), Δb = (\S+)$")
