@@ -73,6 +73,10 @@ STEPS = (
     ("velocity", "−ηβv (velocity)", "#0072B2", 3),
     ("step", "step taken", FITTED, 1.5),
 )
+# The corners of the landscape the arrows' legend may take, in order of preference: (x, y)
+# as fractions of the view.
+CORNERS = ((1, 1), (0, 1), (1, 0), (0, 0))
+LEGEND_BOX = (0.4, 0.35)  # about the part of the landscape (width, height) the legend covers
 MOVING = 4 + len(STEPS)  # traces the frames replace: the last seven (line, loss marker, path,
 # point, and the arrows of STEPS: those the run draws)
 PATH_AT = 2  # the path's place among them: a frame's path is the first points of the run's "path"
@@ -200,6 +204,7 @@ def run(
     curve_xy = {"x": typed(epochs, "i4"), "y": typed(losses)}
     floor_xy = {"x": [1, top], "y": [mom.fit.loss, mom.fit.loss]}
     contours, optimum = _landscape_xy(mom, window)
+    corner = steps_corner(frames, mom.fit, window)
     traces = [curve_xy, floor_xy, contours, optimum, *_with_path(moving[0], path, 1)]
     traces += [{**a, "showlegend": d} for a, d in zip(arrows[0], drawn, strict=True)]
     # a frame moves the arrows the run draws only (the others stay empty, as put in)
@@ -214,7 +219,9 @@ def run(
             "yaxis2": _loss_axis(losses, [*frames, *hold], mom.fit.loss, loss_scale),
             "xaxis3": {"range": list(window[0])},
             "yaxis3": {"range": list(window[1])},
+            "legend2": steps_legend(WIDE["3"], corner),
         },
+        "narrow": narrow_layout(corner),  # (the player's layout on a phone)
         "path": path,
         "frames": [
             {"name": str(state.epoch), "traces": moves, "data": m + list(compress(a, drawn))}
@@ -263,7 +270,7 @@ def combine(chart: dict, one_run: dict) -> dict:
     for i, values in zip(one_run["indices"], one_run["traces"], strict=True):
         data[i].update(values)
     layout = dict(chart["layout"], meta=one_run["layout"]["meta"])  # meta: the run's id
-    for axis in ("xaxis2", "yaxis2", "xaxis3", "yaxis3"):
+    for axis in ("xaxis2", "yaxis2", "xaxis3", "yaxis3", "legend2"):
         layout[axis] = dict(layout[axis], **one_run["layout"][axis])
     frames = [dict(f, data=frame_data(one_run, i)) for i, f in enumerate(one_run["frames"])]
     return {"data": data, "layout": layout, "frames": frames}
@@ -720,25 +727,49 @@ NARROW = {"": ([0, 1], [0.07, 0.37]), "2": ([0, 1], [0.85, 1]), "3": ([0, 1], [0
 TITLE_LENGTH = 40  # characters of an axis title from a file's column name
 
 
-def narrow_layout() -> dict:
+def narrow_layout(corner: tuple[int, int] = CORNERS[0]) -> dict:
     """Plotly.relayout arguments that stack the three views for a phone-wide chart: loss, then
     landscape, then data (right above the player), in one column (at the same height:
-    Streamlit keeps the chart's), with fewer labels on the loss axes."""
+    Streamlit keeps the chart's), with fewer labels on the loss axes; the arrows' legend in
+    the landscape's `corner` (steps_corner)."""
     out = {"xaxis2.title.text": "", "legend.font.size": 10, "yaxis2.nticks": LOSS_TICKS}
     out["legend.y"] = NARROW[""][1][1]  # the legend stays in the data view's corner
     for i, (view, (x_domain, y_domain)) in enumerate(NARROW.items()):
         out |= {f"xaxis{view}.domain": x_domain, f"yaxis{view}.domain": y_domain}
         out |= {f"annotations[{i}].x": x_domain[0], f"annotations[{i}].y": y_domain[1]}
     out["legend2.font.size"] = 10
-    return out | {f"legend2.{k}": v for k, v in _steps_legend(NARROW["3"]).items()}
+    return out | {f"legend2.{k}": v for k, v in steps_legend(NARROW["3"], corner).items()}
 
 
-def _steps_legend(view) -> dict:
-    """The arrows' legend (legend2), in the top right corner of the landscape at `view` (its
-    x and y domains): a path from the start to the answer, at the far ends of the window's
-    diagonal, seldom passes there."""
-    (_, x_hi), (_, y_hi) = view
-    return {"x": x_hi, "y": y_hi, "xanchor": "right", "yanchor": "top"}
+def steps_corner(frames: Sequence, fit, window) -> tuple[int, int]:
+    """The corner of the landscape (CORNERS) whose legend-sized box holds the fewest of the
+    path's points, the start and (ten times over) the optimum: the arrows' legend goes there."""
+    (w_lo, w_hi), (b_lo, b_hi) = window
+    points = [(state.w, state.b) for state in frames] + [(fit.w, fit.b)] * 10
+    u, v = np.array(points, dtype=np.float64).T
+    with np.errstate(all="ignore"):  # (a diverged run's last points: inf or nan, never inside)
+        u, v = (u - w_lo) / (w_hi - w_lo), (v - b_lo) / (b_hi - b_lo)
+
+    def inside(corner) -> int:
+        (cu, cv), (du, dv) = corner, LEGEND_BOX
+        near_u = u >= 1 - du if cu else u <= du
+        near_v = v >= 1 - dv if cv else v <= dv
+        return int(np.sum(near_u & near_v & (u >= 0) & (u <= 1) & (v >= 0) & (v <= 1)))
+
+    return min(CORNERS, key=inside)  # (the first of the fewest)
+
+
+def steps_legend(view, corner: tuple[int, int] = CORNERS[0]) -> dict:
+    """The arrows' legend (legend2) in a `corner` (CORNERS) of the landscape at `view` (its
+    x and y domains)."""
+    (x_lo, x_hi), (y_lo, y_hi) = view
+    cu, cv = corner
+    return {
+        "x": x_hi if cu else x_lo,
+        "y": y_hi if cv else y_lo,
+        "xanchor": "right" if cu else "left",
+        "yanchor": "top" if cv else "bottom",
+    }
 
 
 def _titles() -> list[dict]:
@@ -798,7 +829,7 @@ def _layout(x, y, loss_scale: str, axis_titles: tuple[str, str]) -> dict:
             "bgcolor": "rgba(128,128,128,0.12)",
         },
         "legend2": {
-            **_steps_legend(WIDE["3"]),
+            **steps_legend(WIDE["3"]),
             "bgcolor": "rgba(128,128,128,0.12)",
             "font": {"size": 11},
         },

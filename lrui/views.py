@@ -126,6 +126,6 @@ def payload(
         x_range=_x_range,
         steps=step_arrows(_settings, _data, _run),
     )
-    one_run.update(ms=figures.FRAME_MS, narrow=figures.narrow_layout(), path_at=figures.PATH_AT)
+    one_run.update(ms=figures.FRAME_MS, path_at=figures.PATH_AT)  # (and its "narrow" layout)
     # (UTF-8, not ASCII-escaped: the arrows' hover text and the readouts are a third shorter)
     return json.dumps(one_run, ensure_ascii=False, separators=(",", ":")).encode()

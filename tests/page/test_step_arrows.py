@@ -250,3 +250,34 @@ def test_the_players_run_carries_each_frames_arrows(optimizer, standardize, blog
         near(velocity, [gradient[1], step[1]], 1e-9 * scale, k)
     legend = {t["name"] for t in spec["data"] if t.get("legend") == "legend2" and t["showlegend"]}
     assert legend == ({NAMES["gradient"]} if optimizer == "gd" else set(NAMES.values()))
+
+
+@pytest.mark.parametrize(("optimizer", "standardize"), [("gd", False), ("momentum", True)])
+def test_the_arrows_legend_keeps_clear_of_the_start_and_the_optimum(optimizer, standardize, blog):
+    """The legend of the arrows takes a corner of the landscape away from the start and the
+    optimum (on the blog's data: top right for raw x, where the path never goes; not there
+    on standardized x, whose path runs straight to the optimum in that corner), wide and on
+    a phone alike."""
+    s = settings_for(optimizer, standardize, blog)
+    run, one_run, spec = drawn(s, blog, "blog")
+    legend, layout = spec["layout"]["legend2"], spec["layout"]
+    (w_lo, w_hi), (b_lo, b_hi) = layout["xaxis3"]["range"], layout["yaxis3"]["range"]
+    right, top = legend["xanchor"] == "right", legend["yanchor"] == "top"
+    x_domain, y_domain = layout["xaxis3"]["domain"], layout["yaxis3"]["domain"]
+    assert legend["x"] == x_domain[right] and legend["y"] == y_domain[top]
+    width, height = figures.LEGEND_BOX
+    fit = lrcore.closed_form(blog.x, blog.y)
+    for w, b in [(fit.w, fit.b), (run.frames[0].w, run.frames[0].b)]:
+        u, v = (w - w_lo) / (w_hi - w_lo), (b - b_lo) / (b_hi - b_lo)
+        assert not (
+            (u >= 1 - width if right else u <= width) and (v >= 1 - height if top else v <= height)
+        )
+    assert (right and top) == (not standardize)
+    narrow = one_run["narrow"]  # on a phone: the same corner of the landscape's place there
+    (nx_lo, nx_hi), (ny_lo, ny_hi) = figures.NARROW["3"]
+    assert (narrow["legend2.xanchor"], narrow["legend2.yanchor"]) == (
+        legend["xanchor"],
+        legend["yanchor"],
+    )
+    assert narrow["legend2.x"] == (nx_hi if right else nx_lo)
+    assert narrow["legend2.y"] == (ny_hi if top else ny_lo)

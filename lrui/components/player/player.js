@@ -34,6 +34,8 @@ const putIn = (gd, run) => {
         for (const [key, inner] of Object.entries(value)) layout[`${name}.${key}`] = inner;
       } else layout[name] = value;
     }
+    // on a phone, what the phone layout also sets (the arrows' legend) is the phone layout's
+    if (gd.__lrNarrow) for (const key in layout) if (key in run.narrow) layout[key] = run.narrow[key];
     await Plotly.animate(gd, [null], {mode: "immediate"}).catch(() => {});  // stop a run playing
     await Plotly.update(gd, values, layout, run.indices);
     // one by one from the last: deleteFrames sorts a list of indices as text (10 before 9)
