@@ -30,6 +30,7 @@ import json
 import math
 import re
 from collections.abc import Sequence
+from itertools import compress
 
 import numpy as np
 import orjson
@@ -78,13 +79,28 @@ TEXT_CSS = (
 )
 GRID = "rgba(128,128,128,0.2)"
 LEFT_OUT = "#9a9a9a"  # points left out of the fit: hollow, grey
-MOVING = 4  # traces every frame replaces: the last four (line, loss marker, path, point)
+# The update at the player's epoch, drawn on the landscape as arrows (frame_steps in
+# explain/update.py): key, name, colour (the Okabe-Ito orange and blue, and the current
+# point's vermillion for the step that moves it) and width: each narrower than the one drawn
+# before it, so that all show where they overlap (on a narrow landscape they often lie on
+# one line).
+STEPS = (
+    ("gradient", "−η∇L", "#E69F00", 5),
+    ("velocity", "−ηβv (velocity)", "#0072B2", 3),
+    ("step", "step taken", FITTED, 1.5),
+)
+# The corners of the landscape the arrows' legend may take, in order of preference: (x, y)
+# as fractions of the view.
+CORNERS = ((1, 1), (0, 1), (1, 0), (0, 0))
+LEGEND_BOX = (0.4, 0.35)  # about the part of the landscape (width, height) the legend covers
+MOVING = 4 + len(STEPS)  # traces the frames replace: the last seven (line, loss marker, path,
+# point, and the arrows of STEPS: those the run draws)
 PATH_AT = 2  # the path's place among them: a frame's path is the first points of the run's "path"
 DATA_TRACE, LEFT_OUT_TRACE = 0, 1  # the points fitted, and those left out (both selectable)
 RUN_TRACES = 4  # the run's traces start here: after the data (2) and the two reference lines
 # in all: 2 data, 2 reference lines, curve, lowest loss, contours, optimum, 2 eigen-directions
-# and their labels, 4 moving
-TRACES = 15
+# and their labels, 7 moving (4, and the 3 arrows of the step)
+TRACES = 18
 FRAME_INDICES = list(range(TRACES - MOVING, TRACES))
 TITLES = ("Data and fitted line", "Loss by epoch", "Loss landscape over (W, b)")  # the views'
 LOSS_TICKS = 4  # at most this many labels on a logarithmic loss axis: they fit a phone's view
@@ -166,7 +182,7 @@ def base(
         + _curve_traces(hidden, hidden)
         + _landscape_traces(hidden, hidden)
         + _direction_traces([hidden] * (len(DIRECTION_NAMES) + 1))
-        + _styled([hidden] * MOVING)
+        + _styled([hidden] * (MOVING - len(STEPS)) + [{**hidden, "text": ""}] * len(STEPS))
     )
     return {"data": data, "layout": _layout(x, y, loss_scale, axis_titles)}
 
@@ -182,6 +198,7 @@ def run(
     hold: Sequence = (),
     x_range: tuple[float, float] | None = None,
     standardize: bool = False,
+    steps: Sequence[dict | None] = (),
 ) -> dict:
     """One run, to put into a base() chart: `frames` (lrcore States at the frame epochs, the
     first at epoch 0) and `curve` (States for the loss curve). Returns the values of the run's
@@ -190,13 +207,17 @@ def run(
     up to it, is not in the frame: it is the first points of "path", sent once (frame_data()).
     The ranges also hold the States in `hold` (a pinned run's frames). The fitted line spans
     `x_range` (default: x's); the eigen-directions are those training steps along
-    (`standardize`: on standardized x, see direction_lines)."""
+    (`standardize`: on standardized x, see direction_lines). `steps`, one per frame
+    (explain.update.step_arrows), are the update at each frame, drawn as arrows (_step_traces):
+    none if not given. A frame holds only the arrows the run draws (its "traces" say which)."""
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     mom, scale = moments(x, y), scales(x, y)
     window = loss_window([*frames, *hold], mom.fit)
     x_lo, x_hi = map(float, x_range or (x.min(), x.max()))
     ws, bs = np.array([state.w for state in frames]), np.array([state.b for state in frames])
     path = {"x": typed(ws, "f4"), "y": typed(bs, "f4")}
+    drawn = [any(step and key in step for step in steps) for key, *_ in STEPS]
+    arrows = [_step_traces(step) for step in steps or [None] * len(frames)]
     moving = [_moving(state, x_lo, x_hi) for state in frames]
     epochs = np.array([state.epoch for state in curve if state.epoch > 0])
     losses = np.array([state.loss for state in curve if state.epoch > 0])
@@ -205,7 +226,11 @@ def run(
     floor_xy = {"x": [1, top], "y": [mom.fit.loss, mom.fit.loss]}
     contours, optimum = _landscape_xy(mom, window)
     lines = direction_lines(x, y, window, standardize=standardize)
+    corner = steps_corner(frames, mom.fit, window)
     traces = [curve_xy, floor_xy, contours, optimum, *lines, *_with_path(moving[0], path, 1)]
+    traces += [{**a, "showlegend": d} for a, d in zip(arrows[0], drawn, strict=True)]
+    # a frame moves the arrows the run draws only (the others stay empty, as put in)
+    moves = FRAME_INDICES[: -len(STEPS)] + list(compress(FRAME_INDICES[-len(STEPS) :], drawn))
     return {
         "id": run_id,
         "indices": list(range(RUN_TRACES, RUN_TRACES + len(traces))),
@@ -216,11 +241,13 @@ def run(
             "yaxis2": _loss_axis(losses, [*frames, *hold], mom.fit.loss, loss_scale),
             "xaxis3": {"range": list(window[0])},
             "yaxis3": {"range": list(window[1])},
+            "legend2": steps_legend(WIDE["3"], corner),
         },
+        "narrow": narrow_layout(corner),  # (the player's layout on a phone)
         "path": path,
         "frames": [
-            {"name": str(state.epoch), "traces": FRAME_INDICES, "data": m}
-            for state, m in zip(frames, moving, strict=True)
+            {"name": str(state.epoch), "traces": moves, "data": m + list(compress(a, drawn))}
+            for state, m, a in zip(frames, moving, arrows, strict=True)
         ],
         "names": [str(state.epoch) for state in frames],
         "readouts": [readout(state, scale, loss_digits(frames)) for state in frames],
@@ -265,7 +292,7 @@ def combine(chart: dict, one_run: dict) -> dict:
     for i, values in zip(one_run["indices"], one_run["traces"], strict=True):
         data[i].update(values)
     layout = dict(chart["layout"], meta=one_run["layout"]["meta"])  # meta: the run's id
-    for axis in ("xaxis2", "yaxis2", "xaxis3", "yaxis3"):
+    for axis in ("xaxis2", "yaxis2", "xaxis3", "yaxis3", "legend2"):
         layout[axis] = dict(layout[axis], **one_run["layout"][axis])
     frames = [dict(f, data=frame_data(one_run, i)) for i, f in enumerate(one_run["frames"])]
     return {"data": data, "layout": layout, "frames": frames}
@@ -692,9 +719,49 @@ def _moving(state, x_lo: float, x_hi: float) -> list[dict]:
     ]
 
 
+STEP_DIGITS = 10  # an arrow's ends, to this many significant digits (the run's message is
+# smaller; to scale, 4 would do)
+
+
+def _step_traces(step: dict | None) -> list[dict]:
+    """The arrows of one frame's update (frame_steps: each its tail and its change of W and
+    b): for each of STEPS, its tail and tip, and the change in words (the hover: an arrow too
+    short to see at the landscape's scale still says how long it is); [None] where there is
+    none."""
+    out = []
+    for key, *_ in STEPS:
+        if step is None or key not in step:
+            out.append({"x": [None], "y": [None], "text": ""})
+            continue
+        w, b, dw, db = step[key]
+        ends = [float(f"{v:.{STEP_DIGITS}g}") for v in (w, w + dw, b, b + db)]
+        text = f"ΔW = {number(dw, 4)}, Δb = {number(db, 4)}"
+        out.append({"x": ends[:2], "y": ends[2:], "text": text})
+    return out
+
+
+def _arrows(arrows: list[dict]) -> list[dict]:
+    """The arrows with their styles: a line with an arrowhead at its tip, in the landscape's
+    own legend (legend2)."""
+    return [
+        _scatter(
+            **arrow,
+            name=name,
+            axes=3,
+            mode="lines+markers",
+            legend="legend2",
+            showlegend=False,  # (a run shows the arrows it draws)
+            hovertemplate="%{text}",  # (and the arrow's name beside it)
+            line={"color": colour, "width": width},
+            marker={"symbol": "arrow", "angleref": "previous", "size": [0, 12], "color": colour},
+        )
+        for arrow, (_, name, colour, width) in zip(arrows, STEPS, strict=True)
+    ]
+
+
 def _styled(moving: list[dict]) -> list[dict]:
     """The moving traces with their styles."""
-    line, mark, path, now = moving
+    line, mark, path, now, *arrows = moving
     return [
         _scatter(
             **line,
@@ -731,6 +798,7 @@ def _styled(moving: list[dict]) -> list[dict]:
             hoverinfo="skip",
             marker={"size": 12, "color": FITTED, "symbol": "circle-open", "line": {"width": 3}},
         ),
+        *_arrows(arrows),
     ]
 
 
@@ -763,18 +831,50 @@ NARROW_TOP = 56
 TITLE_LENGTH = 40  # characters of an axis title from a file's column name
 
 
-def narrow_layout() -> dict:
+def narrow_layout(corner: tuple[int, int] = CORNERS[0]) -> dict:
     """Plotly.relayout arguments that stack the three views for a phone-wide chart: loss, then
     landscape, then data (right above the player), in one column (at the same height:
-    Streamlit keeps the chart's), with fewer labels on the loss axes and room for the
-    toolbar above them."""
+    Streamlit keeps the chart's), with fewer labels on the loss axes, room for the toolbar
+    above them, and the arrows' legend in the landscape's `corner` (steps_corner)."""
     out = {"xaxis2.title.text": "", "legend.font.size": 10, "yaxis2.nticks": LOSS_TICKS}
     out["margin.t"] = NARROW_TOP  # the toolbar above the loss view's title, not on it
     out["legend.y"] = NARROW[""][1][1]  # the legend stays in the data view's corner
     for i, (view, (x_domain, y_domain)) in enumerate(NARROW.items()):
         out |= {f"xaxis{view}.domain": x_domain, f"yaxis{view}.domain": y_domain}
         out |= {f"annotations[{i}].x": x_domain[0], f"annotations[{i}].y": y_domain[1]}
-    return out
+    out["legend2.font.size"] = 10
+    return out | {f"legend2.{k}": v for k, v in steps_legend(NARROW["3"], corner).items()}
+
+
+def steps_corner(frames: Sequence, fit, window) -> tuple[int, int]:
+    """The corner of the landscape (CORNERS) whose legend-sized box holds the fewest of the
+    path's points, the start and (ten times over) the optimum: the arrows' legend goes there."""
+    (w_lo, w_hi), (b_lo, b_hi) = window
+    points = [(state.w, state.b) for state in frames] + [(fit.w, fit.b)] * 10
+    u, v = np.array(points, dtype=np.float64).T
+    with np.errstate(all="ignore"):  # (a diverged run's last points: inf or nan, never inside)
+        u, v = (u - w_lo) / (w_hi - w_lo), (v - b_lo) / (b_hi - b_lo)
+
+    def inside(corner) -> int:
+        (cu, cv), (du, dv) = corner, LEGEND_BOX
+        near_u = u >= 1 - du if cu else u <= du
+        near_v = v >= 1 - dv if cv else v <= dv
+        return int(np.sum(near_u & near_v & (u >= 0) & (u <= 1) & (v >= 0) & (v <= 1)))
+
+    return min(CORNERS, key=inside)  # (the first of the fewest)
+
+
+def steps_legend(view, corner: tuple[int, int] = CORNERS[0]) -> dict:
+    """The arrows' legend (legend2) in a `corner` (CORNERS) of the landscape at `view` (its
+    x and y domains)."""
+    (x_lo, x_hi), (y_lo, y_hi) = view
+    cu, cv = corner
+    return {
+        "x": x_hi if cu else x_lo,
+        "y": y_hi if cv else y_lo,
+        "xanchor": "right" if cu else "left",
+        "yanchor": "top" if cv else "bottom",
+    }
 
 
 def _titles() -> list[dict]:
@@ -832,6 +932,11 @@ def _layout(x, y, loss_scale: str, axis_titles: tuple[str, str]) -> dict:
             "xanchor": "left",
             "yanchor": "top",
             "bgcolor": "rgba(128,128,128,0.12)",
+        },
+        "legend2": {
+            **steps_legend(WIDE["3"]),
+            "bgcolor": "rgba(128,128,128,0.12)",
+            "font": {"size": 11},
         },
         "annotations": _titles(),
         "xaxis": _axis(x_title, x1, x_range, "y"),

@@ -21,6 +21,7 @@ from . import figures, lessons, runs, sources
 from .components.player import player
 from .explain import pinned
 from .explain.summary import summary_ui
+from .explain.update import step_arrows
 from .text import label
 
 ALT = (
@@ -64,9 +65,9 @@ def views_ui(
                 loss_scale,
                 _run=run,
                 _data=data,
+                _settings=settings,
                 _hold=hold,
                 _x_range=(x.min(), x.max()),
-                _standardize=settings.standardize,
             ),
             key="player",
         )
@@ -116,13 +117,13 @@ def payload(
     *,
     _run: runs.Run,
     _data: lrcore.Dataset,
+    _settings: Settings,
     _hold: tuple,
     _x_range: tuple[float, float],
-    _standardize: bool = False,
 ) -> bytes:
-    """What the player gets for the run `run_id` names (its settings, standardize among
-    them): the run's traces, ranges and frames (figures.run), as JSON once per run (the page
-    passes it on as it is)."""
+    """What the player gets for the run `run_id` names: the run's traces, ranges and frames
+    (figures.run), with the update at each frame drawn on the landscape (step_arrows), as
+    UTF-8 JSON once per run (the page passes it on as it is)."""
     one_run = figures.run(
         _data.x,
         _data.y,
@@ -132,7 +133,9 @@ def payload(
         run_id=run_id,
         hold=_hold,
         x_range=_x_range,
-        standardize=_standardize,
+        standardize=_settings.standardize,
+        steps=step_arrows(_settings, _data, _run),
     )
-    one_run.update(ms=figures.FRAME_MS, narrow=figures.narrow_layout(), path_at=figures.PATH_AT)
-    return json.dumps(one_run, separators=(",", ":")).encode()
+    one_run.update(ms=figures.FRAME_MS, path_at=figures.PATH_AT)  # (and its "narrow" layout)
+    # (UTF-8, not ASCII-escaped: the arrows' hover text and the readouts are a third shorter)
+    return json.dumps(one_run, ensure_ascii=False, separators=(",", ":")).encode()

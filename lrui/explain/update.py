@@ -116,6 +116,11 @@ class Coordinates:
         """(dW, db) in training coordinates: (du, dc) = ((dW − m·db)/s, db)."""
         return (state.dw - self.m * state.db) / self.s, state.db
 
+    def change(self, du: float, dc: float) -> tuple[float, float]:
+        """A change (du, dc) of the training parameters as the change of (W, b) it makes:
+        (du/s, dc − m·du/s)."""
+        return du / self.s, dc - self.m * du / self.s
+
 
 def coordinates(settings: Settings, data) -> Coordinates:
     if not settings.standardize:
@@ -231,6 +236,44 @@ def frame_lines(settings: Settings, data, run, coords: Coordinates, epoch: int) 
             + ": no update to show."
         ]
     return [heading, *update_text(settings, coords, *states)]
+
+
+def frame_steps(
+    settings: Settings, data, run, coords: Coordinates, epoch: int
+) -> dict[str, tuple] | None:
+    """The update the math panel writes out while the player is at `epoch`, as arrows on the
+    landscape, each (W, b) at its tail and the change (ΔW, Δb) to its tip: "gradient", −η∇L
+    from the current point; for momentum and nesterov "velocity", −η·β·v from the gradient's
+    tip (v the velocity the rule multiplies by β: v_k for momentum, v_{k+1} for nesterov), so
+    the two add up to "step", θ_{k+1} − θ_k, all adam and sgd draw (their step is no
+    multiple of the gradient, nor a sum of it and a velocity). Changes in the
+    training coordinates (u, c) are drawn as the changes of (W, b) they make. None where the
+    run kept no such update or it is not finite (a diverged run)."""
+    k = epoch if epoch < run.last.epoch else epoch - 1
+    states = update_states(settings, data, run, k) if k >= 0 else None
+    if states is None:
+        return None
+    before, now, after = states
+    eta, beta = settings.step_size, settings.momentum
+    du, dc = coords.gradient(now)
+    gradient = coords.change(-eta * du, -eta * dc)
+    steps = {"gradient": (now.w, now.b, *gradient)} if settings.optimizer in LINEAR else {}
+    if settings.optimizer in WITH_MOMENTUM:
+        v = [velocity(settings, coords, before, now, i) if before else 0.0 for i in (0, 1)]
+        if settings.optimizer == "nesterov":  # v_{k+1} = β·v_k + g_k
+            v = [beta * v[0] + du, beta * v[1] + dc]
+        carried = coords.change(-eta * beta * v[0], -eta * beta * v[1])
+        steps["velocity"] = (now.w + gradient[0], now.b + gradient[1], *carried)
+    if settings.optimizer != "gd":  # (gd's step is its gradient's)
+        steps["step"] = (now.w, now.b, after.w - now.w, after.b - now.b)
+    finite = all(math.isfinite(v) for arrow in steps.values() for v in arrow)
+    return steps if finite else None
+
+
+def step_arrows(settings: Settings, data, run) -> list[dict[str, tuple] | None]:
+    """For every frame of the run, in order: frame_steps()."""
+    coords = coordinates(settings, data)
+    return [frame_steps(settings, data, run, coords, frame.epoch) for frame in run.frames]
 
 
 def live_lines(settings: Settings, data, run) -> list[list[str]]:

@@ -6,7 +6,9 @@ const decode = (v) => {
   for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
   return new TYPES[v.dtype](bytes.buffer);
 };
-const xy = (t) => ({x: decode(t.x), y: decode(t.y)});
+// a trace's values, x and y decoded (an arrow's also has its hover text, and the run's whether
+// it is in the legend)
+const xy = (t) => ({...t, x: decode(t.x), y: decode(t.y)});
 // Frame i's values for the moving traces: its path is the first i + 1 points of the run's
 // (figures.frame_data does the same in Python; its place among them, path_at, is figures.PATH_AT).
 const frameData = (run, i) => {
@@ -24,15 +26,18 @@ const putIn = (gd, run) => {
   window.__lrQueue = (window.__lrQueue || Promise.resolve()).then(async () => {
     if (gd.__lrRun === run.id) return;  // (put in while this call waited its turn)
     gd.__lrRun = null;  // not ready until its frames are in
-    const Plotly = window.Plotly, traces = run.traces.map(xy), layout = {};
+    const Plotly = window.Plotly, traces = run.traces.map(xy), layout = {}, values = {};
+    // every attribute any trace sets (a trace without it keeps its own: undefined)
+    for (const key of new Set(traces.flatMap(Object.keys))) values[key] = traces.map((t) => t[key]);
     for (const [name, value] of Object.entries(run.layout)) {  // "xaxis2.range", not xaxis2
       if (value && typeof value === "object" && !Array.isArray(value)) {
         for (const [key, inner] of Object.entries(value)) layout[`${name}.${key}`] = inner;
       } else layout[name] = value;
     }
+    // on a phone, what the phone layout also sets (the arrows' legend) is the phone layout's
+    if (gd.__lrNarrow) for (const key in layout) if (key in run.narrow) layout[key] = run.narrow[key];
     await Plotly.animate(gd, [null], {mode: "immediate"}).catch(() => {});  // stop a run playing
-    await Plotly.update(gd, {x: traces.map((t) => t.x), y: traces.map((t) => t.y)},
-                        layout, run.indices);
+    await Plotly.update(gd, values, layout, run.indices);
     // one by one from the last: deleteFrames sorts a list of indices as text (10 before 9)
     for (let i = gd._transitionData._frames.length - 1; i >= 0; i--) Plotly.deleteFrames(gd, [i]);
     await Plotly.addFrames(gd, run.frames.map((f, i) => ({...f, data: frameData(run, i)})));
