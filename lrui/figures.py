@@ -61,8 +61,9 @@ OVERLAY_STYLES = (
     ("#CC79A7", "longdash", "purple, long dashes"),
     ("#56B4E9", "longdashdot", "sky blue, long dash-dot"),
 )
-# The Hessian's two eigen-directions, largest curvature first: orange and blue, on the landscape
-# and in the error chart along them (explain/directions.py). Their names, the same in both.
+# The Hessian's two eigen-directions, largest curvature first: orange and blue in the error chart
+# along them (explain/directions.py); on the landscape grey reference lines named by their labels
+# (the step's arrows have the colours there). Their names, the same in both.
 DIRECTIONS = ("#E69F00", "#0072B2")
 DIRECTION_NAMES = ("direction 1 (λ₁)", "direction 2 (λ₂)")
 LABEL_AT = 0.7  # a direction's label sits this far from the optimum to the landscape's edge
@@ -623,9 +624,9 @@ def _direction_traces(values: list[dict]) -> list[dict]:
             axes=3,
             showlegend=False,
             hovertemplate=f"{name}: an eigen-direction of the loss's curvature H<extra></extra>",
-            line={"color": colour, "width": 1.5, "dash": "dashdot"},
+            line={"color": TEXT, "width": 1.5, "dash": dash},
         )
-        for xy, name, colour in zip(lines, DIRECTION_NAMES, DIRECTIONS, strict=True)
+        for xy, name, dash in zip(lines, DIRECTION_NAMES, ("dashdot", "longdashdot"), strict=True)
     ] + [
         _scatter(
             **labels,

@@ -152,9 +152,10 @@ def test_the_eigen_lines_leave_the_players_traces_where_they_were():
     one_run = figures.run(data.x, data.y, frames, frames)
     names = [t["name"] for t in chart["data"]]
     assert len(names) == figures.TRACES
-    assert names[-figures.MOVING :] == ["fitted line", "now", "path", "W, b now"]
-    assert one_run["frames"][0]["traces"] == list(
-        range(figures.TRACES - figures.MOVING, figures.TRACES)
+    arrows = [name for _, name, *_ in figures.STEPS]  # the step's arrows, moving too
+    assert names[-figures.MOVING :] == ["fitted line", "now", "path", "W, b now", *arrows]
+    assert one_run["frames"][0]["traces"] == list(  # (a run without arrows moves none)
+        range(figures.TRACES - figures.MOVING, figures.TRACES - len(arrows))
     )
     assert one_run["indices"] == list(range(figures.RUN_TRACES, figures.TRACES))
     for name in (*figures.DIRECTION_NAMES, "directions' labels"):
