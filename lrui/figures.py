@@ -227,7 +227,9 @@ def run(
     floor_xy = {"x": [1, top], "y": [mom.fit.loss, mom.fit.loss]}
     contours, optimum = _landscape_xy(mom, window)
     lines = direction_lines(x, y, window, standardize=standardize)
-    corner = steps_corner(frames, mom.fit, window)
+    labels = lines[-1]  # the directions' labels: the legend keeps clear of them too
+    marks = [(w, b) for w, b in zip(labels["x"], labels["y"], strict=True) if w is not None]
+    corner = steps_corner(frames, mom.fit, window, marks)
     traces = [curve_xy, floor_xy, contours, optimum, *lines, *_with_path(moving[0], path, 1)]
     traces += [{**a, "showlegend": d} for a, d in zip(arrows[0], drawn, strict=True)]
     # a frame moves the arrows the run draws only (the others stay empty, as put in)
@@ -847,11 +849,12 @@ def narrow_layout(corner: tuple[int, int] = CORNERS[0]) -> dict:
     return out | {f"legend2.{k}": v for k, v in steps_legend(NARROW["3"], corner).items()}
 
 
-def steps_corner(frames: Sequence, fit, window) -> tuple[int, int]:
+def steps_corner(frames: Sequence, fit, window, marks: Sequence = ()) -> tuple[int, int]:
     """The corner of the landscape (CORNERS) whose legend-sized box holds the fewest of the
-    path's points, the start and (ten times over) the optimum: the arrows' legend goes there."""
+    path's points, the start and (ten times over) the optimum and the `marks` (the directions'
+    labels): the arrows' legend goes there."""
     (w_lo, w_hi), (b_lo, b_hi) = window
-    points = [(state.w, state.b) for state in frames] + [(fit.w, fit.b)] * 10
+    points = [(state.w, state.b) for state in frames] + [(fit.w, fit.b), *marks] * 10
     u, v = np.array(points, dtype=np.float64).T
     with np.errstate(all="ignore"):  # (a diverged run's last points: inf or nan, never inside)
         u, v = (u - w_lo) / (w_hi - w_lo), (v - b_lo) / (b_hi - b_lo)

@@ -254,10 +254,9 @@ def test_the_players_run_carries_each_frames_arrows(optimizer, standardize, blog
 
 @pytest.mark.parametrize(("optimizer", "standardize"), [("gd", False), ("momentum", True)])
 def test_the_arrows_legend_keeps_clear_of_the_start_and_the_optimum(optimizer, standardize, blog):
-    """The legend of the arrows takes a corner of the landscape away from the start and the
-    optimum (on the blog's data: top right for raw x, where the path never goes; not there
-    on standardized x, whose path runs straight to the optimum in that corner), wide and on
-    a phone alike."""
+    """The legend of the arrows takes a corner of the landscape away from the start, the
+    optimum and the eigen-directions' labels (on standardized x not the top right, where the
+    path runs straight to the optimum), wide and on a phone alike."""
     s = settings_for(optimizer, standardize, blog)
     run, one_run, spec = drawn(s, blog, "blog")
     legend, layout = spec["layout"]["legend2"], spec["layout"]
@@ -267,12 +266,15 @@ def test_the_arrows_legend_keeps_clear_of_the_start_and_the_optimum(optimizer, s
     assert legend["x"] == x_domain[right] and legend["y"] == y_domain[top]
     width, height = figures.LEGEND_BOX
     fit = lrcore.closed_form(blog.x, blog.y)
-    for w, b in [(fit.w, fit.b), (run.frames[0].w, run.frames[0].b)]:
+    labels = next(t for t in spec["data"] if t["name"] == "directions' labels")
+    marks = [(w, b) for w, b in zip(labels["x"], labels["y"], strict=True) if w is not None]
+    assert len(marks) == 2
+    for w, b in [(fit.w, fit.b), (run.frames[0].w, run.frames[0].b), *marks]:
         u, v = (w - w_lo) / (w_hi - w_lo), (b - b_lo) / (b_hi - b_lo)
         assert not (
             (u >= 1 - width if right else u <= width) and (v >= 1 - height if top else v <= height)
         )
-    assert (right and top) == (not standardize)
+    assert not (standardize and right and top)
     narrow = one_run["narrow"]  # on a phone: the same corner of the landscape's place there
     (nx_lo, nx_hi), (ny_lo, ny_hi) = figures.NARROW["3"]
     assert (narrow["legend2.xanchor"], narrow["legend2.yanchor"]) == (
