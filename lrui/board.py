@@ -236,14 +236,8 @@ def chart_ui(settings: Settings, rows: list[StudentRow], labels: dict[int, str],
 
 def _pick() -> None:
     """The chart's click callback: the student clicked (customdata ["student", id])."""
-    event = st.session_state.get("board_chart")
-    try:
-        points = event["selection"]["points"]
-    except (KeyError, TypeError):
-        return
-    for point in points:
-        custom = point.get("customdata")
-        if isinstance(custom, list) and len(custom) == 2 and custom[0] == "student":
+    for custom in explore.clicked("board_chart"):
+        if len(custom) == 2 and custom[0] == "student":
             st.session_state[PICKED] = custom[1]
             return
 

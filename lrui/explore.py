@@ -372,16 +372,20 @@ def chart(spec: dict, key: str) -> None:
     )
 
 
-def picked(key: str) -> None:
-    """A chart's click callback: the clicked point's run (its customdata: η, β, limit)."""
+def clicked(key: str) -> list[list]:
+    """The customdata lists of the points clicked (selected) on the chart with this key."""
     event = st.session_state.get(key)
     try:
         points = event["selection"]["points"]
     except (KeyError, TypeError):
-        return
-    for point in points:
-        custom = point.get("customdata")
-        if isinstance(custom, list) and custom and isinstance(custom[0], (int, float)):
+        return []
+    return [c for point in points if isinstance(c := point.get("customdata"), list) and c]
+
+
+def picked(key: str) -> None:
+    """A chart's click callback: the clicked point's run (its customdata: η, β, limit)."""
+    for custom in clicked(key):
+        if isinstance(custom[0], (int, float)):
             eta, beta, limit = (list(custom) + [None, None])[:3]
             use(eta, beta, limit)
             return
