@@ -183,6 +183,7 @@ def run(
     curve_xy = {"x": typed(epochs, "i4"), "y": typed(losses)}
     floor_xy = {"x": [1, top], "y": [mom.fit.loss, mom.fit.loss]}
     contours, optimum = _landscape_xy(mom, window)
+    digits = loss_digits(frames)  # once: every readout prints the loss to these digits
     traces = [curve_xy, floor_xy, contours, optimum, *_with_path(moving[0], path, 1)]
     return {
         "id": run_id,
@@ -201,7 +202,7 @@ def run(
             for state, m in zip(frames, moving, strict=True)
         ],
         "names": [str(state.epoch) for state in frames],
-        "readouts": [readout(state, scale, loss_digits(frames)) for state in frames],
+        "readouts": [readout(state, scale, digits) for state in frames],
     }
 
 
