@@ -395,6 +395,7 @@ def test_new_data_is_sent_to_the_browser_before_its_run_is_trained(monkeypatch):
         if element is not None and element.WhichOneof("type") == "plotly_chart":
             order.append(json.loads(element.plotly_chart.spec))
 
+    runs.train.clear()  # (another test may have trained this run: it must be trained here)
     monkeypatch.setattr(lrcore, "train", training)
     monkeypatch.setattr(ForwardMsgQueue, "_before_enqueue_msg", enqueued)
     widget(at, "noise").set_value(100.0)
