@@ -43,13 +43,12 @@ def main() -> None:
     settings, notes = from_params(to_params(chosen))  # fixes settings that clash, if any
     source = sources.run_data(settings)  # every point, and those the run fits
     data = source.kept
-    hold = views.chart_ui(settings, data, source)  # first: new data is drawn while it trains
     run_settings, cut_note = bounded(runs.run_settings(settings), len(data))  # bounded work
     run_id = digest(to_params(settings), pinned.pinned_id(), source.key)
     states = runs.train(run_settings, source.key, data)
     verdict = runs.verdict(run_settings, source.key, data, states)
     run = runs.split(states, run_settings.iterations, run_id, verdict)
-    views.views_ui(settings, data, run, source, hold)  # before the sidebar, as the chart
+    views.views_ui(settings, data, run, source)  # first: the chart leaves before the sidebar
     notices = st.container(key="notices")  # under the player: the chart stays in view above
     explore.explore_ui(settings, data, source)  # every step size at once (only when open)
     explain.panels_ui(chosen, settings, data, run)  # pin and compare, why, the math, lessons

@@ -5,14 +5,12 @@ The chart's figure is sent once per data (figures.chart); a new run (a new step 
 does not send it again. The player receives the run (figures.run, encoded once per run and
 cached) and puts it into the chart in place, then plays it. Streamlit keeps a chart whose
 figure is unchanged as it is, so a slider move sends only the run, and the chart is not
-remounted. The chart needs no run, so the page draws it before it trains the run (chart_ui):
-new data is on its way to the browser, and drawn there, while the run on it is trained.
+remounted.
 """
 
 from __future__ import annotations
 
 import json
-import time
 
 import streamlit as st
 
@@ -32,17 +30,13 @@ CONFIG = {
     "displaylogo": False,
     "toImageButtonOptions": {"format": "png", "filename": "gradient-descent", "scale": 2},
 }
-# A new chart (new data) is handed to Streamlit's sender before the run is trained, but the
-# sender's thread needs Python's lock, which the script holds while it trains: without a pause
-# it goes out with the rest of the page, and the browser draws it only after all of that.
-SEND_PAUSE = 0.002  # s
 
 
-def chart_ui(settings: Settings, data: lrcore.Dataset, source: sources.RunData) -> tuple:
-    """The chart, which needs no run: the page draws it before it trains the run, so that new
-    data reaches the browser (and is drawn there) while the server trains on it. `data`: the
-    points the run fits; `source`: every point, and which are left out. Returns the pinned
-    run's frames that the run's view ranges should hold (views_ui's `hold`)."""
+def views_ui(
+    settings: Settings, data: lrcore.Dataset, run: runs.Run, source: sources.RunData
+) -> None:
+    """The chart and its player, the loss scale, the exclusion note and the text summary.
+    `data`: the points the run fits; `source`: every point, and which are left out."""
     overlay, hold = pinned.overlay(data)  # a pinned run, faded, if any
     spec = chart_spec(
         settings.loss_scale,
@@ -60,17 +54,6 @@ def chart_ui(settings: Settings, data: lrcore.Dataset, source: sources.RunData) 
         alt=ALT,
         **sources.selectable(source),
     )
-    if st.session_state.get("_chart") != id(spec):  # a new chart: let it leave now
-        st.session_state["_chart"] = id(spec)
-        time.sleep(SEND_PAUSE)
-    return hold
-
-
-def views_ui(
-    settings: Settings, data: lrcore.Dataset, run: runs.Run, source: sources.RunData, hold: tuple
-) -> None:
-    """Under the chart (chart_ui): its player, the loss scale, the exclusion note and the text
-    summary. `hold`: what chart_ui returned."""
     with st.container(horizontal=True, vertical_alignment="bottom"):  # one block, not three
         x = source.points.x
         player(

@@ -16,7 +16,6 @@ import orjson
 import plotly.graph_objects as go
 import plotly.io
 import pytest
-from streamlit.runtime.forward_msg_queue import ForwardMsgQueue
 from streamlit.testing.v1 import AppTest
 
 import lrcore
@@ -377,39 +376,6 @@ def test_a_long_value_is_cut_in_the_warning():
     at = open_page({"optimizer": "x" * 5000})
     assert not at.exception and len(at.warning) == 1
     assert len(at.warning[0].value) < 600
-
-
-def test_new_data_is_sent_to_the_browser_before_its_run_is_trained(monkeypatch):
-    # The chart needs no run: the chart of new data is handed to Streamlit's sender before
-    # the run on that data is trained, so that the browser draws the new points meanwhile.
-    at = open_page()
-    order = []
-    train = lrcore.train
-
-    def training(*args, **kwargs):
-        order.append("train")
-        return train(*args, **kwargs)
-
-    def enqueued(msg):
-        element = msg.delta.new_element if msg.WhichOneof("type") == "delta" else None
-        if element is not None and element.WhichOneof("type") == "plotly_chart":
-            order.append(json.loads(element.plotly_chart.spec))
-
-    runs.train.clear()  # (another test may have trained this run: it must be trained here)
-    monkeypatch.setattr(lrcore, "train", training)
-    monkeypatch.setattr(ForwardMsgQueue, "_before_enqueue_msg", enqueued)
-    widget(at, "noise").set_value(100.0)
-    at.run()
-    assert not at.exception
-    assert isinstance(order[0], dict) and "train" in order  # the chart, then the training
-    data = lrcore.make_data(**{k: getattr(cfg.DEFAULTS.replace(noise=100.0), k) for k in DATA})
-    points = order[0]["data"][figures.DATA_TRACE]
-    for axis in ("x", "y"):  # the chart sent first holds the new data
-        drawn = np.frombuffer(base64.b64decode(points[axis]["bdata"]), "<f8")
-        assert np.array_equal(drawn, getattr(data, axis))
-
-
-DATA = ("n", "slope", "intercept", "noise", "x_min", "x_max", "seed")
 
 
 LATE_LINK = {"optimizer": "nesterov", "step_size": "0.0003", "iterations": "20000"}

@@ -198,11 +198,9 @@ export default function ({ parentElement, data: bytes }) {
   // Streamlit draws a new chart when the data changes (and this player then gets a new run),
   // but also, rarely, for its own reasons: put the run into whichever chart is showing.
   // So does Plotly when Streamlit hands it the figure again (a resize): it may drop frames.
-  // Not while the page reruns: the chart of new data comes before its run is trained (see
-  // views.py), and waits for that run, not for this one.
   const watch = setInterval(() => {
     if (!current() || !parentElement.isConnected) clearInterval(watch);
-    else if (gd && !busy && app?.dataset.testScriptState !== "running" && (chart() !== gd ||
+    else if (gd && !busy && (chart() !== gd ||
              gd._transitionData._frames.length !== data.names.length)) {
       // (a run that finished stays finished: it is taken up where it was, not played again)
       resume = {index: Number(scrub.value), playing: Boolean(play.dataset.on)};
