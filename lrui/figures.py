@@ -234,6 +234,7 @@ def run(
     traces += [{**a, "showlegend": d} for a, d in zip(arrows[0], drawn, strict=True)]
     # a frame moves the arrows the run draws only (the others stay empty, as put in)
     moves = FRAME_INDICES[: -len(STEPS)] + list(compress(FRAME_INDICES[-len(STEPS) :], drawn))
+    digits = loss_digits(frames)  # once: every readout prints the loss to these digits
     return {
         "id": run_id,
         "indices": list(range(RUN_TRACES, RUN_TRACES + len(traces))),
@@ -253,7 +254,7 @@ def run(
             for state, m, a in zip(frames, moving, arrows, strict=True)
         ],
         "names": [str(state.epoch) for state in frames],
-        "readouts": [readout(state, scale, loss_digits(frames)) for state in frames],
+        "readouts": [readout(state, scale, digits) for state in frames],
     }
 
 

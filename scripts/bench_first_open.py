@@ -143,16 +143,16 @@ class Link:
 
 
 @contextlib.contextmanager
-def peer_server(train: str):
+def peer_server(train: str, peer: Path = PEER):
     """Plain `streamlit run` of the peer page, in its own directory (its own defaults)."""
     port = free_port(PEER_PORTS)
-    cmd = [sys.executable, "-m", "streamlit", "run", str(PEER), "--server.headless", "true"]
+    cmd = [sys.executable, "-m", "streamlit", "run", str(peer), "--server.headless", "true"]
     cmd += ["--server.address", "127.0.0.1", "--server.port", str(port)]
     cmd += ["--browser.gatherUsageStats", "false"]
     env = {**os.environ, "PEER_TRAIN": train}
     url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryFile() as log:
-        proc = subprocess.Popen(cmd, cwd=PEER.parent, env=env, stdout=log, stderr=log)
+        proc = subprocess.Popen(cmd, cwd=peer.parent, env=env, stdout=log, stderr=log)
         try:
             _wait_healthy(proc, url, log, 60)
             yield url + "/"
@@ -390,6 +390,9 @@ def main(argv=None) -> int:
     p.add_argument("--rounds", type=int, default=3, help="slider rounds on each page")
     p.add_argument("--presses", type=int, default=6, help="presses per slider per round (<= 10)")
     p.add_argument("--peer-train", choices=("0", "1"), default="0", help="the peer's PEER_TRAIN")
+    p.add_argument(
+        "--peer", type=Path, default=PEER, help="the peer page (from a worktree: its own path)"
+    )
     p.add_argument("--down", type=float, default=20, help="Mbit/s to the browser")
     p.add_argument("--up", type=float, default=5, help="Mbit/s from the browser")
     p.add_argument("--latency", type=float, default=40, help="ms added to each request")
@@ -413,7 +416,7 @@ def main(argv=None) -> int:
     with (
         tempfile.TemporaryDirectory() as logs,
         ours_server(args.ours, logs, args.plain_flag) as ours_url,
-        peer_server(args.peer_train) as peer_url,
+        peer_server(args.peer_train, args.peer) as peer_url,
         sync_playwright() as pw,
     ):
         started = time.monotonic()
