@@ -18,7 +18,7 @@ import urllib.parse
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
 from lrclass import Store
 from lrui.text import label
@@ -156,7 +156,8 @@ def test_a_chosen_name_shows_as_text(browser, page, url, store):
     name = "**<b>Bo</b>** [x](y) :z:"
     page.get_by_role("button", name="Change name").click()
     field = page.get_by_label("Your name in the class")
-    assert field.input_value() == row.name  # the field starts from the name they have
+    # the field starts from the name they have (once the popover's field has mounted its value)
+    expect(field).to_have_value(row.name, timeout=LONG)
     field.fill(name)
     field.press("Enter")
     page.wait_for_function(
