@@ -58,9 +58,14 @@ def browser():
 
 @pytest.fixture
 def page(browser, url):
-    """A new tab with generous timeouts (the page's first chart takes a few seconds)."""
+    """A new tab with generous timeouts (the page's first chart takes a few seconds), for its
+    calls and for every `expect` (Playwright's own default, 5 s, is less than a rerun can take
+    on a loaded machine: wait for the state, however long it takes to come)."""
+    from playwright.sync_api import expect
+
     from support.browser import LONG
 
+    expect.set_options(timeout=LONG)
     page = browser.new_page()
     page.set_default_timeout(LONG)
     yield page

@@ -99,13 +99,15 @@ def test_play_step_and_scrub_move_the_epoch_cursor(page, url):
     pause(page)
     page.get_by_role("button", name="First epoch").click()
     assert scrubber(page) == 0 and readout(page).startswith("epoch 0 ")
-    assert len(trace_at(page, "path")) == 1
+    wait_for_path(page, 1)  # Plotly draws the frame a moment after the player shows it
     page.get_by_role("button", name="Step forward").click()
     assert scrubber(page) == 1 and readout(page).startswith("epoch 1 ")
-    assert len(trace_at(page, "path")) == 2
+    wait_for_path(page, 2)
     frame_line = line_at(page)
     page.get_by_role("button", name="Step back").click()
-    assert scrubber(page) == 0 and line_at(page) != frame_line
+    assert scrubber(page) == 0
+    wait_for_path(page, 1)
+    assert line_at(page) != frame_line
     page.locator(PLAYER + " .play").click()  # Play
     expect(page.locator(PLAYER + " input[type=range]")).not_to_have_value(
         re.compile(r"^[0-5]$")
@@ -120,6 +122,15 @@ def test_play_step_and_scrub_move_the_epoch_cursor(page, url):
     scrub.focus()
     scrub.press("End")
     expect_epoch(page, "50,000")
+
+
+def wait_for_path(page, points: int) -> None:
+    """Wait until the landscape's path, as drawn, has this many points (the frame is in)."""
+    page.wait_for_function(
+        f"(() => {{ const gd = {LIVE_CHART}; const t = gd && gd._fullData.find("
+        f"(t) => t.name === 'path'); return !!t && t.y.length === {points}; }})()",
+        timeout=LONG,
+    )
 
 
 def line_at(page) -> list:

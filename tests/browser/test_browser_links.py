@@ -63,7 +63,7 @@ def test_links_carry_the_server_address_and_the_qr_code_reads_as_the_share_link(
 
     box.locator(".st-key-share_qr label").click()
     image = box.locator("[data-testid=stImage] img")
-    expect(image).to_be_visible()
+    expect(image).to_be_visible(timeout=LONG)  # after the rerun the toggle asks for
     page.wait_for_function(
         "(img) => img.complete && img.naturalWidth > 0", arg=image.element_handle()
     )
