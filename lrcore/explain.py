@@ -108,35 +108,6 @@ def _solve_1pct(share, rho, target=1e-4) -> float:
     return hi
 
 
-def epochs_to_1pct(x, y, iterations: int, **run) -> int | None:
-    """The first epoch at which the run is within 1% of the optimum, ‖θ_k − θ*‖ ≤ 0.01·‖θ_0 − θ*‖,
-    found exactly (None if not within `iterations`). For gd the distance never grows, so a
-    bracket narrowed a thousandfold per pass finds it; other optimizers are scanned epoch by
-    epoch."""
-    fit = moments(x, y).fit
-
-    def first(epochs):
-        radius = None
-        for s in train(x, y, iterations=iterations, at=epochs, **run):
-            dist = math.hypot(s.w - fit.w, s.b - fit.b)
-            radius = 0.01 * dist if radius is None else radius
-            if s.epoch and dist <= radius and not s.diverged:
-                return s.epoch
-        return None
-
-    if run.get("optimizer", "gd") != "gd":
-        return first(range(1, iterations + 1))
-    lo, hi = 0, first([iterations])  # not yet within 1% at lo, within at hi
-    if hi is None:
-        return None
-    while hi - lo > 1:
-        grid = np.unique(np.linspace(lo, hi, 1002).round().astype(int))[1:]
-        found = first(grid.tolist())
-        i = int(np.searchsorted(grid, found))
-        lo, hi = (int(grid[i - 1]) if i else lo), found
-    return hi
-
-
 class Directions(NamedTuple):
     """A run seen along the Hessian's eigen-directions (see the module's docstring)."""
 
@@ -329,7 +300,7 @@ class Verdict(NamedTuple):
 def verdict(x, y, states, **run) -> Verdict:
     """The verdict on a run from its states (as train yields them: the first at epoch 0, the last
     the final one) and train's keyword arguments `run` (iterations aside). A converged run's
-    first epoch within 1% is exact for gd, momentum and nesterov (epochs_to_1pct's, by sweep);
+    first epoch within 1% is exact for gd, momentum and nesterov (lrcore.sweep's);
     for adam and sgd it is the first of `states` within 1%, exact only if the state before it is
     the epoch before."""
     fit = moments(x, y).fit
@@ -360,9 +331,9 @@ def verdict(x, y, states, **run) -> Verdict:
 
 
 def _first_1pct(x, y, iterations: int, run: dict) -> float:
-    """The first epoch within 1% of a gd, momentum or nesterov run (inf if none), exact: the
-    same epoch as epochs_to_1pct, found by lrcore.sweep in about a millisecond where scanning
-    every epoch of a slow momentum run costs seconds."""
+    """The first epoch within 1% of a gd, momentum or nesterov run (inf if none), exact, found
+    by lrcore.sweep in about a millisecond, where scanning every epoch of a slow momentum run
+    with train costs seconds."""
     grid = sweep(
         x,
         y,

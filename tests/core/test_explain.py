@@ -15,12 +15,12 @@ from lrcore.explain import (
     DIVERGED,
     NOT_YET,
     Verdict,
-    epochs_to_1pct,
     rates,
     verdict,
     verdict_text,
 )
 from support import reference
+from support.within import epochs_to_1pct
 
 
 def hessian_eigenvalues(x):

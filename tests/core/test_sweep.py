@@ -21,8 +21,8 @@ import numpy as np
 import pytest
 
 import lrcore
-from lrcore.explain import epochs_to_1pct
 from support.reference import run as reference_run
+from support.within import epochs_to_1pct
 
 sweep_module = importlib.import_module("lrcore.sweep")  # lrcore.sweep is the function
 
@@ -218,7 +218,8 @@ def test_rate_is_the_largest_eigenvalue_of_the_update_maps(optimizer, standardiz
 
 def test_gd_on_the_blogs_data_matches_explain(blog):
     """The blog's run length (50,000 epochs) and its data: the first epoch within 1% equals
-    explain.epochs_to_1pct (exact, by bracketing) for gd, and the loss train's last state."""
+    epochs_to_1pct (support.within: exact, bracketing train's states) for gd, and the loss
+    train's last state."""
     steps = np.geomspace(1e-6, 1e-2, 200)
     got = lrcore.sweep(blog.x, blog.y, step_sizes=steps, iterations=50_000)
     converged = np.flatnonzero(np.isfinite(got.epochs[0]))
@@ -235,7 +236,7 @@ def test_gd_on_the_blogs_data_matches_explain(blog):
 
 def test_momentum_map_on_the_blogs_data_matches_explain(blog):
     """Momentum near 0.99 oscillates: its first epoch within 1% is an early dip, found exactly
-    (explain.epochs_to_1pct checks every epoch of a train run)."""
+    (support.within's epochs_to_1pct checks every epoch of a train run)."""
     steps, momenta = np.geomspace(1e-6, 1e-2, 100), np.linspace(0, 0.99, 100)
     got = lrcore.sweep(
         blog.x, blog.y, step_sizes=steps, momenta=momenta, iterations=50_000, optimizer="momentum"
