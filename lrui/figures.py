@@ -969,6 +969,9 @@ def _axis(title: str, domain, range_, anchor: str, **more) -> dict:
         "range": list(range_),
         "gridcolor": GRID,
         "zeroline": False,
-        "automargin": True,
+        # fixed margins: Plotly's automargin pass about doubled the draw of a chart for new
+        # data (its views still empty); the margins and domains leave room for the longest
+        # tick labels real data gives (test_browser_figures)
+        "automargin": False,
         **more,
     }

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+import plotly
 import pytest
 
+from lrcore.linkpoints import encode_points
 from support.browser import LIVE_CHART, LONG, chromium, wait_for_chart
 
 pytestmark = pytest.mark.browser
@@ -34,6 +38,10 @@ TEXTS = f"""(() => {{
     others: all("g.xtick text, g.ytick text, g.x3tick text, g.y3tick text, .legendtext, " +
                 ".g-xtitle text, .g-ytitle text, .g-x2title text, .g-y2title text, " +
                 ".g-x3title text, .g-y3title text"),
+    ticks: all("g.xtick text, g.ytick text, g.x2tick text, g.y2tick text, g.x3tick text, " +
+               "g.y3tick text"),
+    axisTitles: all(".g-xtitle text, .g-ytitle text, .g-x2title text, .g-y2title text, " +
+                    ".g-x3title text, .g-y3title text"),
     chart: box(gd),
   }};
 }})()"""
@@ -43,6 +51,27 @@ CASES = {
     "within a decade": "?w0=50&b0=3900",  # 4.8e4 to 4.3e4
     "linear": "?loss_scale=linear",
 }
+
+TABLES = Path(plotly.__file__).parent / "package_data" / "datasets"
+
+
+def _link(x, y) -> str:
+    return f"?dataset=upload&points={encode_points(np.asarray(x, float), np.asarray(y, float))}"
+
+
+def real_data() -> dict[str, str]:
+    """Links to plotly's real tables whose tick labels are the longest the views draw: the
+    views' margins are fixed (automargin off), so these must fit them."""
+    gapminder = pd.read_csv(TABLES / "gapminder.csv.gz")
+    stocks = pd.read_csv(TABLES / "stocks.csv.gz")
+    dates = pd.to_datetime(stocks["date"]).dt.strftime("%Y%m%d").astype(float)  # x ≈ 2e7
+    rows = gapminder.iloc[:400]
+    return {
+        "population by year": _link(rows["year"], rows["pop"]),  # y up to 1.3e9
+        "life expectancy by population": _link(rows["pop"], rows["lifeExp"]),
+        "stocks by date": _link(dates, stocks["GOOG"]),
+        "negative millions": _link(-rows["pop"] / 1000, -rows["gdpPercap"] * 1000),
+    }
 
 
 def overlap(a: dict, b: dict, slack: float = 0.5) -> bool:
@@ -118,6 +147,36 @@ def test_on_a_phone_titles_are_drawn_and_loss_labels_do_not_overlap(phone, url, 
     assert_readable(texts)
     if case == "decades":  # a label per decade, in powers of ten
         assert [t["text"] for t in texts["lossY"]] == ["105", "106", "107"]
+
+
+def assert_inside(texts: dict) -> None:
+    """Every text (ticks, titles, legend) inside the chart, and no axis title on a tick label."""
+    chart = texts["chart"]
+    everything = texts["ticks"] + texts["titles"] + texts["others"]
+    outside = [
+        t["text"]
+        for t in everything
+        if t["left"] < chart["left"] - 0.5
+        or t["right"] > chart["right"] + 0.5
+        or t["top"] < chart["top"] - 0.5
+        or t["bottom"] > chart["bottom"] + 0.5
+    ]
+    assert not outside, outside
+    assert not clashes(texts["axisTitles"], texts["ticks"])
+
+
+@pytest.mark.parametrize("width", [390, 1400])
+@pytest.mark.parametrize("case", real_data())
+def test_real_datas_long_tick_labels_fit_the_views_fixed_margins(context, url, case, width):
+    page = context.new_page()
+    page.set_default_timeout(LONG)
+    page.set_viewport_size({"width": width, "height": 1000 if width > 400 else 844})
+    try:
+        texts = drawn(page, url, real_data()[case], narrow=width < 400)
+        shot(page, f"real-{width}-{case.replace(' ', '-')}")
+        assert_inside(texts)
+    finally:
+        page.close()
 
 
 def test_on_a_wide_screen_titles_are_drawn_and_loss_labels_do_not_overlap(context, url):

@@ -193,6 +193,16 @@ def test_each_view_has_a_title_above_it_wide_and_on_a_phone(default_page):
     assert layout["margin"]["t"] >= 20  # room above the top views for their titles
 
 
+def test_the_views_margins_are_fixed(default_page):
+    """No axis pushes the margins: Plotly's automargin pass about doubled the draw of the
+    chart sent for new data (the noise slider's latency); test_browser_figures checks that
+    real data's longest tick labels fit the fixed margins."""
+    layout = figure_of(default_page)["layout"]
+    axes = [name for name in layout if name.startswith(("xaxis", "yaxis"))]
+    assert len(axes) == 6
+    assert [layout[name].get("automargin") for name in axes] == [False] * 6
+
+
 def test_the_fitted_line_is_named_in_the_legend(default_page):
     spec = figure_of(default_page)
     line = trace(spec, "fitted line")
