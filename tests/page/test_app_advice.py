@@ -25,7 +25,9 @@ from streamlit.testing.v1 import AppTest
 
 import lrcore
 from lrcore import settings as cfg
+from lrcore.explain import rates
 from lrui.explain.limit import stable_stop_of, step_stops
+from lrui.text import number as text_number
 
 TIMEOUT = 60
 TABLES = Path(plotly.__file__).parent / "package_data" / "datasets"
@@ -240,3 +242,30 @@ def test_the_first_button_gets_there_on_the_blogs_generated_data(state):
     s = settings_of(at)
     assert s.iterations <= MOST_EPOCHS and not at.error
     assert within_1pct(data.x, data.y, s)
+
+
+def test_why_writes_dates_huge_and_tiny_numbers_short_and_a_factor_that_rounds_to_1_as_such():
+    """On dates written YYYYMMDD (κ ≈ 7e21), a step below the limit shrinks the slow
+    direction's error by 1 − η·λmin, which rounds to exactly 1 in float64: the panel says so
+    (it said the error 'grows by a factor 1.000'), and its metrics fit a quarter of the page,
+    in powers of ten, with the values rates() gives."""
+    x, y = dates()
+    at = uploaded(x, y, 1e-15, why=True)
+    assert not at.exception
+    r = rates(x, y, 1e-15)
+    assert r.growth == 1 and r.limit > 1e-15  # the case: below the limit, a factor of 1
+    shown = {m.label: m.value for m in at.metric}
+    assert all(len(value) <= 12 for value in shown.values()), shown
+    assert read_power(shown["Largest stable step"]) == pytest.approx(r.limit, rel=1e-3)
+    assert read_power(shown["Condition number κ"]) == pytest.approx(r.condition, rel=1e-3)
+    text = " ".join(m.value for m in at.markdown)
+    assert "grows by a factor" not in text
+    gap = f"1 − η·λmin = 1 − {text_number(1e-15 * r.lam_min, 2)}"
+    assert gap in text and "rounds to exactly 1" in text
+
+
+def read_power(text: str) -> float:
+    """'4.908×10⁻¹⁵' (or a plain number) as a float."""
+    mantissa, _, power = text.replace(",", "").partition("×10")
+    exponent = power.translate(str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789")) or "0"
+    return float(mantissa) * 10.0 ** int(exponent)
