@@ -46,6 +46,7 @@ CURVE = 500  # points on the loss curve: log-spaced and linear-spaced epochs tog
 FRAME_MS = 40  # one frame's duration at 1x speed: a run plays in about 5 s
 LEVELS = 13  # contour levels, half a decade apart
 ARC = 96  # points on each half of a contour ellipse
+FINE = 1e-3  # coordinates spanning less than this of their size are sent as f8 (coordinates)
 
 # Colours readable on Streamlit's light and dark themes alike, and by colour-blind eyes: the
 # Okabe-Ito palette (vermillion, bluish green, reddish purple, sky blue, blue) and greys.
@@ -216,7 +217,7 @@ def run(
     window = loss_window([*frames, *hold], mom.fit)
     x_lo, x_hi = map(float, x_range or (x.min(), x.max()))
     ws, bs = np.array([state.w for state in frames]), np.array([state.b for state in frames])
-    path = {"x": typed(ws, "f4"), "y": typed(bs, "f4")}
+    path = {"x": coordinates(ws), "y": coordinates(bs)}
     drawn = [any(step and key in step for step in steps) for key, *_ in STEPS]
     arrows = [_step_traces(step) for step in steps or [None] * len(frames)]
     moving = [_moving(state, x_lo, x_hi) for state in frames]
@@ -363,9 +364,21 @@ def offset_ticks(lo: float, hi: float, title: str, *, log: bool) -> dict | None:
 
 def typed(values, dtype: str = "f8") -> dict:
     """An array as plotly.js reads it fastest: {dtype, bdata (base64)}. f4 is only for what is
-    drawn but never shown as a number (the contours and the path)."""
+    drawn but never shown as a number (see coordinates)."""
     a = np.ascontiguousarray(values, dtype="<" + dtype)
     return {"dtype": dtype, "bdata": base64.b64encode(a.tobytes()).decode("ascii")}
+
+
+def coordinates(values) -> dict:
+    """Landscape coordinates (a path, contours), drawn but never shown as numbers: typed() as
+    f4, half the bytes, unless they span less than FINE of their size, where float32's seven
+    digits would draw steps (a run next to the answer on x in the thousands): then f8."""
+    a = np.asarray(values, dtype=np.float64)
+    finite = a[np.isfinite(a)]
+    if finite.size == 0:
+        return typed(a, "f4")
+    span, size = np.ptp(finite), np.max(np.abs(finite))
+    return typed(a, "f4" if span > FINE * size else "f8")
 
 
 class Prebuilt(go.Figure):
@@ -464,8 +477,8 @@ def pinned(
             **style,
         ),
         _scatter(
-            typed([state.w for state in kept], "f4"),
-            typed([state.b for state in kept], "f4"),
+            coordinates([state.w for state in kept]),
+            coordinates([state.b for state in kept]),
             f"{label}: path",
             axes=3,
             mode="lines+markers",
@@ -540,7 +553,7 @@ def _landscape_xy(mom, window) -> tuple[dict, dict]:
         step = 1 if k % 2 == 0 else -1
         ws += [w[::step], [np.nan]]
         bs += [b[::step], [np.nan]]
-    contours = {"x": typed(np.concatenate(ws), "f4"), "y": typed(np.concatenate(bs), "f4")}
+    contours = {"x": coordinates(np.concatenate(ws)), "y": coordinates(np.concatenate(bs))}
     return contours, {"x": [mom.fit.w], "y": [mom.fit.b]}
 
 

@@ -9,6 +9,7 @@ and numbers written out by hand.
 
 from __future__ import annotations
 
+import base64
 import math
 import re
 
@@ -293,3 +294,34 @@ def test_a_standardized_start_at_zero_is_written_as_0(blog):
     # a real small number stays: the blog's first step moves b by 3.24
     blog_readout = player_of(open_page())["readouts"][1]
     assert blog_readout.startswith("epoch 1 · W = 182.551 · b = 3.24155 · ")
+
+
+def decoded(values) -> np.ndarray:
+    """A trace's coordinates as the browser reads them: a typed array's bytes, or a list."""
+    if isinstance(values, dict):
+        return np.frombuffer(base64.b64decode(values["bdata"]), dtype="<" + values["dtype"])
+    return np.array(values, dtype=np.float64)
+
+
+def test_a_run_next_to_the_answer_draws_its_path_and_contours_to_their_digits():
+    """A run that starts 1e-4 from the answer (b ≈ 4,009): its view on the landscape is a
+    few thousandths wide, where float32's 7 digits left a handful of steps. The path as
+    sent ends, at every frame, where the frame's point is, to a millionth of the view; the
+    contours' points are all distinct."""
+    s = cfg.DEFAULTS.replace(w0=49.5261, b0=4009.265, iterations=1000)
+    at = open_page(s)
+    assert not at.exception
+    run = player_of(at)
+    whole = {axis: decoded(run["path"][axis]) for axis in ("x", "y")}
+    for i in range(len(run["frames"])):
+        data = figures.frame_data(run, i)
+        path, now = data[figures.PATH_AT], data[figures.PATH_AT + 1]  # the point "W, b now"
+        for axis in ("x", "y"):
+            span = np.ptp(whole[axis])
+            assert span > 0
+            assert abs(decoded(path[axis])[-1] - now[axis][0]) <= 1e-6 * span, (i, axis)
+    contours = trace(figure_of(at), "contours")
+    points = np.column_stack([decoded(contours["x"]), decoded(contours["y"])])
+    points = points[np.isfinite(points).all(axis=1)]
+    assert len(points) > 1000
+    assert len(np.unique(points, axis=0)) >= 0.95 * len(points)
