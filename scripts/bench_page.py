@@ -2,6 +2,7 @@
 and the first chart after opening a link.
 
     .venv/bin/python scripts/bench_page.py [--presses 20] [--slider "Step size (learning rate)"]
+    .venv/bin/python scripts/bench_page.py --against ../before   # side by side with a checkout
 
 Starts `streamlit run app.py` on a free 127.0.0.1 port (8600-8649), opens the page, and presses
 ArrowLeft on the slider N times (each press is a new run: a cache miss). In the page it records
@@ -13,7 +14,11 @@ and prints p50/p95/max of the whole and of each part:
     server   request sent -> the run's message received (script run up to it, and the wire)
     render   the run's message received -> chart drawn (parse, React, Plotly)
 
-and, for scale, two floors measured in the same run: Streamlit alone (a page with one slider and
+With --against DIR (another checkout of this page, e.g. `git worktree add ../before REV`), both
+pages are served and pressed in turn, each in its own tab, and the table gives both and their
+ratio: a change measured side by side with the page before it.
+
+And, for scale, two floors measured in the same run: Streamlit alone (a page with one slider and
 one component: key press -> the component gets the new value) and one Plotly redraw of the
 chart as the player does it for a new run (Plotly.update), with and without the data's points.
 """
@@ -21,6 +26,7 @@ chart as the player does it for a new run (Plotly.update), with and without the 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import sys
 import tempfile
@@ -193,24 +199,40 @@ def main(argv=None) -> int:
         default=0.2,
         help="seconds between a chart and the next press (a run plays for ~5 s)",
     )
+    p.add_argument(
+        "--against", type=Path, help="another checkout of this page, pressed in turn with this one"
+    )
     args = p.parse_args(argv)
     presses = max(1, min(args.presses, 22))
-    with serve("app.py") as url, chromium() as browser:
+    against = args.against and (args.against.resolve() / "app.py")
+    if against and not against.is_file():
+        p.error(f"--against: no app.py in {args.against}")
+    with (
+        serve("app.py") as url,
+        serve(str(against)) if against else contextlib.nullcontext() as other,
+        chromium() as browser,
+    ):
         cold = first_chart(browser, url)
         warm = first_chart(browser, url)
-        page = browser.new_page()
-        page.add_init_script(PROBE)
-        page.goto(url + "/?" + args.query)
-        page.wait_for_function("window.__bench.drawn.length > 0", timeout=60_000)
-        slider = page.get_by_role("slider", name=args.slider)
-        slider.focus()
-        runs = []
-        for _ in range(presses):
-            runs.append(press_once(page, slider))
-            time.sleep(args.gap)
-        redraw = page.evaluate(REDRAW)
+        sites = {"this page": url} | ({f"against {args.against}": other} if other else {})
+        tabs = {name: pressing(browser, at, args.query, args.slider) for name, at in sites.items()}
+        runs = {name: [] for name in sites}
+        for i in range(presses):
+            order = list(tabs) if i % 2 == 0 else list(tabs)[::-1]  # each goes first in turn
+            for name in order:
+                page, slider = tabs[name]
+                page.bring_to_front()  # (a tab behind another gets no animation frames)
+                slider.focus()
+                runs[name].append(press_once(page, slider))
+                time.sleep(args.gap)
+        redraw = tabs["this page"][0].evaluate(REDRAW)
         bare = bare_streamlit(browser, presses)
-    report(runs, cold, warm, args.slider)
+    for name, timed in runs.items():
+        print(f"\n== {name}")
+        report(timed, cold if name == "this page" else None, warm, args.slider)
+    if other:
+        ours, theirs = (statistics.median(r["total"] for r in timed) for timed in runs.values())
+        print(f"\nkey press -> chart shows new run, p50: this page / against {ours / theirs:.2f}x")
     print(
         f"\nFor scale (p50, ms):\n  Streamlit alone, key press -> a component gets the new "
         f"value: {statistics.median(bare):.0f}"
@@ -222,11 +244,23 @@ def main(argv=None) -> int:
     return 0
 
 
-def report(runs: list[dict], cold: float, warm: float, slider: str) -> None:
-    print(
-        f"First chart after opening the link: {cold:.0f} ms (server just started), "
-        f"{warm:.0f} ms (second visit)"
-    )
+def pressing(browser, url: str, query: str, label: str):
+    """A tab of the page at `url` with the probe in, its slider `label` focused."""
+    page = browser.new_page()
+    page.add_init_script(PROBE)
+    page.goto(url + "/?" + query)
+    page.wait_for_function("window.__bench.drawn.length > 0", timeout=60_000)
+    slider = page.get_by_role("slider", name=label)
+    slider.focus()
+    return page, slider
+
+
+def report(runs: list[dict], cold: float | None, warm: float, slider: str) -> None:
+    if cold is not None:
+        print(
+            f"First chart after opening the link: {cold:.0f} ms (server just started), "
+            f"{warm:.0f} ms (second visit)"
+        )
     print(f"\n{len(runs)} presses of ArrowLeft on {slider!r}, each a new run:\n")
     print(f"{'ms':<34}{'p50':>8}{'p95':>8}{'max':>8}")
     names = {

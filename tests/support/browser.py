@@ -88,7 +88,8 @@ def serve(
     extra: tuple[str, ...] = (),
 ) -> Iterator[str]:
     """Run `streamlit run script` on 127.0.0.1 and yield its URL once /_stcore/health says ok;
-    the server (only the process started here) is stopped on exit."""
+    the server (only the process started here) is stopped on exit. `script`: relative to the
+    repository, or an absolute path (another checkout's page, run in its folder)."""
     port = port or free_port()
     cmd = [
         sys.executable,
@@ -108,7 +109,9 @@ def serve(
     ]
     url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryFile() as log:
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        # (a page from another checkout runs in its own folder, with its own packages)
+        cwd = Path(script).parent if Path(script).is_absolute() else ROOT
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
         try:
             _wait_healthy(proc, url, log, timeout)
             yield url
