@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import urllib.parse
 from pathlib import Path
 
@@ -250,39 +251,55 @@ def test_two_class_servers_on_one_postgresql_give_one_board(servers, store, pers
 # --- the store stopped -------------------------------------------------------------------------
 
 
-def outage(student, board, stop, start, workers) -> None:
-    """Stop the store under an open student page and board (names hidden, as projected); the
-    student reruns twice with one notice, the board says the store cannot be reached; start
-    it; the run made meanwhile and the next one reach the board; the workers are the same
-    processes."""
-    pids = workers()
-    name = "Student 1"
+def outage(what: str, student, name: str, board, stop, start, workers) -> None:
+    """Stop the store under an open student page and board (names shown); the student reruns
+    twice with one notice, the board says the store cannot be reached; start it; the run made
+    meanwhile and the next one reach the board, names still shown; the workers are the same
+    processes. Prints how long each took (`pytest -s`, for deploy/SCALING.md)."""
+    pids, took = workers(), {}
+    wait_on_board(board, {name: float(address(student)["step_size"])})
+    took["rerun, store up"] = timed(lambda: move_step(student))
     wait_on_board(board, {name: float(address(student)["step_size"])})
     stop()
-    board.get_by_text(BOARD_DOWN).wait_for()
-    for _ in range(2):
-        step = move_step(student)
-        student.get_by_text(STUDENT_DOWN).wait_for()
-        assert student.evaluate(DOWN_NOTICES) == 1
-        assert not student.query_selector("[data-testid=stException]")
-    start()
-    wait_on_board(board, {name: float(step)})  # the run made meanwhile, recorded by itself
+    try:
+        took["board says so"] = timed(lambda: board.get_by_text(BOARD_DOWN).wait_for())
+        for _ in range(2):
+            took["rerun, store down"] = timed(lambda: move_step(student))
+            student.get_by_text(STUDENT_DOWN).wait_for()
+            assert student.evaluate(DOWN_NOTICES) == 1
+            assert not student.query_selector("[data-testid=stException]")
+        step = address(student)["step_size"]
+    finally:
+        start()  # (also when the test failed meanwhile: the store is the module's)
+    # the run made meanwhile, recorded by itself
+    took["back: run on board"] = timed(lambda: wait_on_board(board, {name: float(step)}))
     expect(board.get_by_text(BOARD_DOWN)).to_have_count(0)
     student.wait_for_function(f"() => ({DOWN_NOTICES})() === 0")
     wait_on_board(board, {name: float(move_step(student))})  # and the next run
     assert not student.query_selector("[data-testid=stException]")
     assert not board.query_selector("[data-testid=stException]")
     assert workers() == pids  # no restart
+    print(f"\n{what}: " + ", ".join(f"{k} {v:.1f} s" for k, v in took.items()))
+
+
+def timed(action) -> float:
+    """The seconds `action()` took (a figure to print, never to assert)."""
+    start = time.monotonic()
+    action()
+    return time.monotonic() - start
 
 
 def test_with_postgresql_stopped_students_work_on_and_recording_resumes(servers, pg, store, person):
     one, two = servers
     code, key = store.create_class(LINK)
     student = person()
-    join(student, class_link(one.url, code))
+    name = join(student, class_link(one.url, code))
     board = person()
     open_board(board, two.url, code, key)  # the board on the other server
-    outage(student, board, pg.stop, pg.start, lambda: worker_pids(one, two))
+    show_names(board)
+    outage(
+        "PostgreSQL stopped", student, name, board, pg.stop, pg.start, lambda: worker_pids(one, two)
+    )
 
 
 def test_with_the_sqlite_file_not_writable_students_work_on_and_recording_resumes(
@@ -296,12 +313,15 @@ def test_with_the_sqlite_file_not_writable_students_work_on_and_recording_resume
         patch.setenv(ENV, f"sqlite:///{db}")
         with class_server(2, WORKER_PORTS, NGINX_PORTS, log_dir=logs) as server:
             student = person()
-            join(student, class_link(server.url, code))
+            name = join(student, class_link(server.url, code))
             board = person()
             open_board(board, server.url, code, key)
-            readonly = not_writable(db)
+            show_names(board)
+            readonly = not_writable(db)  # entered by stop(), left by start()
             outage(
+                "SQLite file not writable",
                 student,
+                name,
                 board,
                 readonly.__enter__,
                 lambda: readonly.__exit__(None, None, None),
