@@ -23,7 +23,6 @@ a time. Ports: this file's share, 8750-8799.
 
 from __future__ import annotations
 
-import json
 import re
 import time
 import urllib.parse
@@ -47,6 +46,7 @@ from support.browser import (
     settled,
     wait_for_change,
     wait_for_chart,
+    wait_metric,
 )
 from support.readonly import not_writable
 
@@ -58,13 +58,6 @@ NGINX_PORTS = range(8785, 8800)
 LINK = {"standardize": "true", "step_size": "0.1", "iterations": "1000"}
 BAR = ".st-key-class_bar"
 
-# The value a metric shows, by its label (not a stale one left during a rerun).
-METRIC = """(label) => {
-  const metric = [...document.querySelectorAll("[data-testid=stMetric]")]
-    .filter((m) => !m.closest("[data-stale=true]"))
-    .find((m) => m.querySelector("[data-testid=stMetricLabel]").innerText.trim() === label);
-  return metric ? metric.querySelector("[data-testid=stMetricValue]").innerText.trim() : null;
-}"""
 # The students on the board's chart: {label shown: step size}, from the points of their loss
 # (every run that did not diverge), in order of name, or null before the chart is drawn.
 ON_BOARD = """() => {
@@ -190,10 +183,6 @@ def move_step(page) -> str:
     wait_for_change(page, before)
     settled(page)
     return address(page)["step_size"]
-
-
-def wait_metric(page, name: str, value: str) -> None:
-    page.wait_for_function(f"(v) => ({METRIC})({json.dumps(name)}) === v", arg=value)
 
 
 def open_board(page, server_url: str, code: str, key: str) -> None:
