@@ -25,11 +25,13 @@ from __future__ import annotations
 
 import re
 import time
+import urllib.error
 import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import pytest
-from classserver import class_server, free_ports
+from classserver import class_server, free_ports, healthy, wait_until
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect, sync_playwright
 
@@ -321,9 +323,9 @@ def test_with_the_sqlite_file_not_writable_students_work_on_and_recording_resume
 # --- the key ----------------------------------------------------------------------------------
 
 
-def captured(page, frames: list[bytes]) -> list[bytes]:
+def captured(page, frames: list[bytes], requests: list | None = None) -> list[bytes]:
     """Every websocket message the page sends or receives from now on, as bytes, into
-    `frames`."""
+    `frames` (and every HTTP request it makes into `requests`)."""
 
     def keep(payload) -> None:
         frames.append(payload if isinstance(payload, bytes) else payload.encode())
@@ -333,7 +335,18 @@ def captured(page, frames: list[bytes]) -> list[bytes]:
         ws.on("framereceived", keep)
 
     page.on("websocket", on_socket)
+    if requests is not None:
+        page.on("request", lambda request: requests.append(request))
     return frames
+
+
+def refused(url: str) -> int:
+    """The HTTP status of a GET of `url` that is expected to fail."""
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
 
 
 def log_files(servers, logs: Path, pg) -> list[Path]:
@@ -361,11 +374,12 @@ def test_the_key_reaches_no_students_page_no_log_and_no_students_link(
     box.locator("a[href*='board=']").first.wait_for()
     [students_link] = box.locator("a[href*='class=']").evaluate_all("(a) => a.map((a) => a.href)")
     board_link = box.locator("a[href*='board=']").first
-    key = address_of(board_link.get_attribute("href"))["key"]
+    code, key = (address_of(board_link.get_attribute("href"))[k] for k in ("board", "key"))
     assert len(key) >= 22 and key not in students_link
 
     board_frames: list[bytes] = []
-    teacher.context.on("page", lambda page: captured(page, board_frames))
+    board_requests: list = []
+    teacher.context.on("page", lambda page: captured(page, board_frames, board_requests))
     with teacher.context.expect_page() as opened:  # the teacher opens the board's link
         board_link.click()
     board = opened.value
@@ -386,6 +400,22 @@ def test_the_key_reaches_no_students_page_no_log_and_no_students_link(
     assert key not in student.url and key not in student.content()
     assert frames and not [f for f in frames if key.encode() in f]
     assert any(key.encode() in f for f in board_frames)  # the capture would have seen it
+    # the board's own requests name no referrer with the key (nginx would log it with an error)
+    assert board_requests
+    assert not [r.url for r in board_requests if key in r.all_headers().get("referer", "")]
+
+    # the board's link opened while its worker is down: nginx answers 502 and logs the error,
+    # without the key (the same request without a key is logged with its query)
+    worker = one.workers[0]
+    one.ctl("stop", f"worker:worker-{worker}")
+    try:
+        assert refused(f"{one.url}?board={code}&key={key}") == 502
+        assert refused(f"{one.url}?board={code}&logged=yes") == 502
+    finally:
+        one.ctl("start", f"worker:worker-{worker}")
+    wait_until(lambda: healthy(one.worker_url(worker)), 60)
+    assert f"board={code}&logged=yes".encode() in (one.tmp / "nginx" / "error.log").read_bytes()
+
     texts = {p: p.read_bytes() for p in log_files(servers, logs, pg)}
     board_worker = texts[one.tmp / f"worker-{one.workers[0]}.log"]
     assert b"AppSession initialized" in board_worker  # Streamlit's debug level, and sessions
