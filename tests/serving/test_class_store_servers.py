@@ -8,14 +8,15 @@
 - The store stopped under a running class (PostgreSQL stopped with pg_ctl; the SQLite file made
   not writable, support/readonly.py): the student's page goes on rerunning with exactly one
   notice, the board says the store cannot be reached; once the store is back, the run made
-  meanwhile and the student's next run reach the board, with the same worker processes (no
-  restart).
+  meanwhile and the student's next run reach the board (its names still shown), with the same
+  worker processes (no restart).
 - The teacher's key: "Start a class", the board opened from its link, a student on the board's
-  own worker. The key is in no worker's, nginx's, supervisord's or PostgreSQL's log (the
-  workers log at debug level), in neither students' link, and in nothing a student's page holds
-  or receives (its address, its DOM, every websocket message it sent or received), while the
-  same capture finds it in what the board's own page sent (the capture sees the messages'
-  plain bytes).
+  own worker, then the board's link opened while its worker is down (nginx logs that error).
+  The key is in no worker's, nginx's, supervisord's or PostgreSQL's log (the workers log at
+  debug level), in no Referer the board's page sends, in neither students' link, and in nothing
+  a student's page holds or receives (its address, its DOM, every websocket message it sent or
+  received), while the same capture finds it in what the board's own page sent (the capture
+  sees the messages' plain bytes).
 
 Every wait is for a state (a metric, a notice, a row, a point on the board's chart), never for
 a time. Ports: this file's share, 8750-8799.
