@@ -45,6 +45,7 @@ import logging
 import math
 import os
 import secrets
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -504,7 +505,10 @@ def _engine(url: str, default: bool) -> Engine:
 
 
 def _sqlite_connect(path: Path, dbapi_connection, record) -> None:
-    """Set up a new connection, and note which file it opened."""
+    """Set up a new connection, and note which file it opened. A file this process may not
+    write is refused here (a DBAPI error: StoreUnavailable), as _sqlite_checkout refuses it:
+    SQLite would open it read-only without a word, and the pool, handed a connection that
+    every checkout refuses, would give up with an error that is not the database's."""
     cursor = dbapi_connection.cursor()
     for pragma in (
         "journal_mode=WAL",  # readers do not wait for the writer; workers share the file
@@ -514,6 +518,9 @@ def _sqlite_connect(path: Path, dbapi_connection, record) -> None:
     ):
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
+    if not os.access(path, os.W_OK):
+        dbapi_connection.close()
+        raise sqlite3.OperationalError("the SQLite file is not writable")
     record.info["file"] = _file_id(path)
 
 

@@ -38,6 +38,9 @@ ENDED = "_board_ended"  # the code of the class this session ended
 CONFIRM = "_board_confirm_end"  # the teacher pressed "End the class" once
 PICKED = "_board_picked"  # the id of the student clicked on the chart
 NOTICE = "_board_notice"  # what a button could not do, shown once
+# The board's own switches, kept through a look that draws only a notice (the store could not
+# be reached): Streamlit forgets the state of a widget that a run does not draw.
+SWITCHES = ("board_names", "board_qr")
 
 UNKNOWN = (
     "There is no running class with this code and key. Check the board's link, or start a "
@@ -71,6 +74,9 @@ def board_ui() -> bool:
 @st.fragment(run_every=REFRESH)
 def live_ui(code: str, key: str | None) -> None:
     """The board, looked up again at every refresh."""
+    for switch in SWITCHES:  # set by this run, so kept even if it draws only a notice
+        if switch in st.session_state:
+            st.session_state[switch] = st.session_state[switch]
     if st.session_state.get(ENDED) == code:
         st.success(f"Class {code} has ended: its students' runs are deleted.")
         return

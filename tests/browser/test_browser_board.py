@@ -8,7 +8,6 @@ the board or the class's links. A board of 30 students is screenshot to
 
 from __future__ import annotations
 
-import json
 import math
 import urllib.parse
 from pathlib import Path
@@ -21,7 +20,7 @@ import lrcore
 from lrclass import Outcome, Store
 from lrclass.store import ENV
 from support.axe import serious_violations, summary
-from support.browser import LONG, serve, settled, wait_for_chart
+from support.browser import LONG, serve, settled, wait_for_chart, wait_metric
 
 pytestmark = pytest.mark.browser
 
@@ -46,13 +45,6 @@ POINT_AT = """(name) => {
   return {x: box.left + xa._offset + xa.c2p(trace.x[0]),
           y: box.top + ya._offset + ya.c2p(trace.y[0])};
 }"""
-# the value a metric shows, by its label
-METRIC = """(label) => {
-  const metric = [...document.querySelectorAll("[data-testid=stMetric]")]
-    .filter((m) => !m.closest("[data-stale=true]"))
-    .find((m) => m.querySelector("[data-testid=stMetricLabel]").innerText.trim() === label);
-  return metric ? metric.querySelector("[data-testid=stMetricValue]").innerText.trim() : null;
-}"""
 
 
 @pytest.fixture(scope="module")
@@ -75,10 +67,6 @@ def store(db):
     made = Store(db)
     yield made
     made.close()
-
-
-def wait_metric(page, label: str, value: str) -> None:
-    page.wait_for_function(f"(v) => ({METRIC})({json.dumps(label)}) === v", arg=value)
 
 
 def runs(step_sizes, iterations: int = 50_000) -> list[Outcome]:

@@ -283,6 +283,27 @@ def test_the_board_says_in_one_line_when_the_store_cannot_be_reached_and_comes_b
     assert [m.value for m in at.metric][:1] == ["2"] and not at.warning
 
 
+def test_names_shown_stay_shown_after_the_store_was_unreachable(store, tmp_path):
+    """The teacher's "Show names" outlives an outage: while the store cannot be reached the
+    board draws nothing but its notice (no toggle), and Streamlit forgets the state of a
+    widget a run does not draw."""
+    code, key = store.create_class({})
+    enrol(store, code, RUNS[:2])
+    at = page({"board": code, "key": key})
+    at.toggle(key="board_names").set_value(True).run()
+    real = sorted(row.name for row in store.students(code))
+    assert sorted(at.dataframe[0].value["student"]) == real
+    (tmp_path / "db").rename(tmp_path / "away")
+    try:
+        at.run()
+        assert not at.toggle and len(at.warning) == 1
+    finally:
+        (tmp_path / "away").rename(tmp_path / "db")
+    at.run()
+    assert at.toggle(key="board_names").value
+    assert sorted(at.dataframe[0].value["student"]) == real
+
+
 # --- the board: its buttons -------------------------------------------------------------------
 
 

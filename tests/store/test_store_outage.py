@@ -8,6 +8,7 @@ import pytest
 from test_store import RUN, SETTINGS, token, wait_for
 
 from lrclass import Store, StoreUnavailable
+from support.readonly import not_writable
 
 pytestmark = pytest.mark.store
 
@@ -65,3 +66,38 @@ def test_flush_during_an_outage_keeps_every_waiting_run(store, clock, outage):
     outage.start()
     store.flush()
     assert [r.step_size for r in store.students(code)] == [0.2, 0.3, 0.4]
+
+
+def test_a_sqlite_file_made_read_only_is_an_outage_too(tmp_path, clock):
+    """The SQLite file left in place but not writable (support.readonly: chattr +i as root,
+    the write bits away otherwise): every call raises StoreUnavailable, not some other error
+    (SQLite opens such a file read-only without a word), for a worker that had it open and one
+    that opens it meanwhile; the run made meanwhile is written once the file is writable again."""
+    path = tmp_path / "class.db"
+    store = Store(f"sqlite:///{path}", clock=clock)
+    late = None
+    try:
+        code, key = store.create_class(SETTINGS)
+        student = store.join(code, token(1))
+        assert store.record(student, {"step_size": "0.1"}, RUN)
+        with not_writable(path):
+            clock.advance(1)
+            with pytest.raises(StoreUnavailable, match="not writable"):
+                store.record(student, {"step_size": "0.2"}, RUN)
+            for call in (
+                lambda: store.board(code, key),
+                lambda: store.students(code),
+                lambda: store.status(student),
+            ):
+                with pytest.raises(StoreUnavailable, match="cannot be reached"):
+                    call()
+            late = Store(f"sqlite:///{path}", clock=clock)  # a worker (re)started meanwhile
+            with pytest.raises(StoreUnavailable):
+                late.board(code, key)
+        clock.advance(1)
+        assert wait_for(lambda: store.students(code)[0].step_size == 0.2)  # by itself
+        assert late.board(code, key).code == code
+    finally:
+        store.close()
+        if late is not None:
+            late.close()

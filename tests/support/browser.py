@@ -218,3 +218,17 @@ def results(page, timeout: float = 30_000) -> dict:
     settled(page, timeout)
     page.wait_for_function(f"{RESULTS} !== null", timeout=timeout)
     return page.evaluate(RESULTS)
+
+
+# The value a metric (st.metric) shows, by its label (not a stale one left during a rerun).
+METRIC = """(label) => {
+  const metric = [...document.querySelectorAll("[data-testid=stMetric]")]
+    .filter((m) => !m.closest("[data-stale=true]"))
+    .find((m) => m.querySelector("[data-testid=stMetricLabel]").innerText.trim() === label);
+  return metric ? metric.querySelector("[data-testid=stMetricValue]").innerText.trim() : null;
+}"""
+
+
+def wait_metric(page, label: str, value: str) -> None:
+    """Wait until the metric named `label` shows `value`."""
+    page.wait_for_function(f"(v) => ({METRIC})({json.dumps(label)}) === v", arg=value)

@@ -63,14 +63,15 @@ def _run(*command: str) -> None:
 
 
 @contextlib.contextmanager
-def server(durable: bool = True) -> Iterator[Server]:
-    """A started server; stopped and its folder removed at the end."""
+def server(durable: bool = True, port: int | None = None) -> Iterator[Server]:
+    """A started server (on `port`, else a free one); stopped and its folder removed at the
+    end."""
     if not (BIN / "initdb").is_file():
         raise RuntimeError(f"no PostgreSQL 15 in {BIN}: run `make postgres`")
     folder = Path(tempfile.mkdtemp(prefix="lr-pg-"))
     if os.geteuid() == 0:
         shutil.chown(folder, "postgres", "postgres")
-    pg = Server(folder, free_port(), durable)
+    pg = Server(folder, port or free_port(), durable)
     try:
         _run(str(BIN / "initdb"), "-D", str(folder / "pg"), "-A", "trust", "-U", "postgres")
         pg.start()
