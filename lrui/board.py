@@ -1,7 +1,9 @@
 """The class's board: what the teacher projects while students work (`?board=CODE&key=KEY`).
 
 The key is read once into this session and taken out of the address bar at once, so a projected
-board never shows it; a wrong or missing key gets the very message an unknown class gets. The
+board never shows it; the tab keeps it (components/board_key: sessionStorage, this tab only), so
+a reload opens the board again. A wrong or missing key gets the very message an unknown class
+gets. The
 board polls the store every REFRESH seconds (st.fragment(run_every=...): Streamlit cannot push
 from one session to another): how many joined and are active, every student's last run as a
 point on the class's Explore chart (with its stability limit), the runs ranked by the lesson's
@@ -25,6 +27,7 @@ from lrcore.settings import DEFAULTS, Settings, from_params
 from . import classroom, explore, lessons, sources
 from . import explore_figures as xf
 from .address import qr_ui, reachable_base
+from .components.board_key import board_key
 from .figures import PATH, Prebuilt
 from .text import digest, escape
 
@@ -67,6 +70,13 @@ def board_ui() -> bool:
         if st.session_state.get(GONE) == code:  # a new key: look again
             del st.session_state[GONE]
     st.title("Class board")
+    kept = board_key(code, keys.get(code), key="board_key")  # this tab keeps it for a reload
+    if code not in keys:
+        if kept is None:  # the tab answers in a moment (a rerun)
+            st.caption("Opening the board…")
+            return True
+        if kept:
+            keys[code] = kept
     live_ui(code, keys.get(code))
     return True
 

@@ -118,6 +118,24 @@ def test_the_board_hides_its_key_and_shows_a_student_who_joins_while_it_is_open(
     expect(page.get_by_text("Student 1: open their run")).to_be_visible()
 
 
+def test_a_reloaded_board_opens_again_and_another_tab_without_the_key_does_not(page, url, store):
+    code, key = store.create_class({"step_size": "0.0005"})
+    page.goto(f"{url}/?board={code}&key={key}")
+    wait_metric(page, "Joined", "0")
+    page.wait_for_function("() => !location.search.includes('key=')")
+    page.reload()  # the projector's tab, reloaded: its address has no key any more
+    wait_metric(page, "Joined", "0")
+    assert "key=" not in page.url and key not in page.content()
+    other = page.context.new_page()  # the same link, without the key, in another tab
+    try:
+        other.goto(f"{url}/?board={code}")
+        unknown = other.get_by_text("There is no running class with this code and key")
+        expect(unknown).to_be_visible()
+        expect(other.locator("[data-testid=stMetric]")).to_have_count(0)
+    finally:
+        other.close()
+
+
 def test_start_a_class_gives_a_students_link_without_the_key(page, url, store):
     page.goto(url + "/?lesson=limit")
     wait_for_chart(page, timeout=LONG * 2)

@@ -46,10 +46,13 @@ def store(tmp_path, monkeypatch):
     made.close()
 
 
-def page(params: dict[str, str]) -> AppTest:
+def page(params: dict[str, str], kept: str = "") -> AppTest:
+    """The page opened at `params` in a tab that keeps `kept` as the board's key (a new tab:
+    none; components/board_key answers from the tab's sessionStorage)."""
     at = AppTest.from_file("../../app.py", default_timeout=TIMEOUT)
     for key, value in params.items():
         at.query_params[key] = value
+    at.session_state["board_key"] = {"key": kept}
     return at.run()
 
 
@@ -157,6 +160,18 @@ def test_a_wrong_or_missing_key_is_answered_as_an_unknown_class(store):
     ) in answers[0]
     assert not wrong.metric and not wrong.dataframe and not wrong.button
     assert shown_text(right) != answers[0] and right.dataframe
+
+
+def test_a_reloaded_board_tab_opens_the_class_with_the_key_it_kept(store):
+    """A reload: the address has no key (the board took it out), the tab kept it."""
+    code, key = store.create_class({"step_size": "0.0005"})
+    reloaded = page({"board": code}, kept=key)
+    assert not reloaded.exception
+    assert [m.label for m in reloaded.metric][:1] == ["Joined"]
+    assert {k: reloaded.query_params[k] for k in reloaded.query_params} == {"board": code}
+    kept_wrong = page({"board": code}, kept=key[:-1] + ("A" if key[-1] != "A" else "B"))
+    assert shown_text(kept_wrong) == shown_text(page({"board": code}))
+    assert not kept_wrong.metric
 
 
 # --- the board: the students ------------------------------------------------------------------
