@@ -36,6 +36,7 @@ is still there, the same and writable).
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import functools
 import hashlib
@@ -79,6 +80,7 @@ MAX_SETTING_NAME = 40
 MAX_SETTINGS_CHARS = 16_000  # a run's settings as JSON (a link with 500 points is ~14,000)
 TOKEN_CHARS = (16, 128)  # a browser token's length, at least and at most
 BUSY_SECONDS = 5.0  # SQLite: how long a write waits for another worker's
+DEADLINE = BUSY_SECONDS + 1  # seconds a page waits for one call before the store is unreachable
 ANYONE = "*"  # the failures row that counts every client
 
 log = logging.getLogger(__name__)
@@ -139,6 +141,27 @@ class StudentRow:
     distance: float | None
 
 
+_worker = threading.local()  # .busy: this thread is running a bounded call
+
+
+def _bounded(method):
+    """A Store method the page calls, run within the store's deadline (Store._in_time)."""
+
+    @functools.wraps(method)
+    def call(self, *args, **kwargs):
+        return self._in_time(method, self, *args, **kwargs)
+
+    return call
+
+
+def _on_worker(method, *args, **kwargs):
+    _worker.busy = True
+    try:
+        return method(*args, **kwargs)
+    finally:
+        _worker.busy = False
+
+
 def default_url() -> str:
     """A SQLite file in the user's state folder ($XDG_STATE_HOME, else ~/.local/state)."""
     state = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
@@ -151,10 +174,21 @@ def secret_hash(secret: str) -> str:
 
 class Store:
     """The class store at `url`, else $LR_CLASS_DB, else default_url(). `clock` gives the time
-    (seconds since the epoch): tests move it instead of sleeping."""
+    (seconds since the epoch): tests move it instead of sleeping. A call the page makes waits
+    at most `deadline` seconds (see _bounded)."""
 
-    def __init__(self, url: str | None = None, *, clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+        deadline: float = DEADLINE,
+    ):
         self.clock = clock
+        self.deadline = deadline
+        self._calls = concurrent.futures.ThreadPoolExecutor(8, thread_name_prefix="lrclass")
+        self._late_lock = threading.Lock()
+        self._late = 0  # calls past their deadline that have not returned yet
         self._engine = _engine(url or os.environ.get(ENV) or default_url(), default=not url)
         postgres = self._engine.dialect.name == "postgresql"
         self._insert = postgresql.insert if postgres else sqlite.insert
@@ -171,8 +205,37 @@ class Store:
     def __repr__(self) -> str:
         return f"Store({self._engine.url.render_as_string(hide_password=True)!r})"
 
+    def _in_time(self, function, *args, **kwargs):
+        """function(*args, **kwargs) on one of the store's threads, waited for at most
+        `deadline` seconds: past that it is StoreUnavailable, and so is every call until the
+        late one has returned (a database that hangs, or a host gone without closing its
+        connections, would otherwise hold the page's run). Within a call it runs in place."""
+        if getattr(_worker, "busy", False):
+            return function(*args, **kwargs)
+        with self._late_lock:
+            if self._late:
+                raise StoreUnavailable("the class store cannot be reached (it has not answered)")
+            try:
+                future = self._calls.submit(_on_worker, function, *args, **kwargs)
+            except RuntimeError:  # closed
+                raise StoreUnavailable("the class store cannot be reached (closed)") from None
+        try:
+            return future.result(timeout=self.deadline)
+        except concurrent.futures.TimeoutError:
+            with self._late_lock:
+                self._late += 1
+            future.add_done_callback(self._answered)
+            raise StoreUnavailable(
+                f"the class store cannot be reached (no answer within {self.deadline:g} s)"
+            ) from None
+
+    def _answered(self, _future) -> None:
+        with self._late_lock:
+            self._late -= 1
+
     # --- classes ---------------------------------------------------------------------------
 
+    @_bounded
     def create_class(
         self, settings: Mapping[str, str], ttl_hours: float = CLASS_HOURS
     ) -> tuple[str, str]:
@@ -198,6 +261,7 @@ class Store:
                 continue
         raise StoreUnavailable("no free class code after 10 tries")
 
+    @_bounded
     def board(self, code: str, key: str | None, client: str = "") -> ClassInfo | None:
         """The class, if `key` is its teacher's; None for an unknown or ended class, a wrong
         key and a missing key alike. Raises TooManyTries after too many failures."""
@@ -215,14 +279,17 @@ class Store:
                 self.expire()
         return ClassInfo(row.code, json.loads(row.settings), row.created, row.ends, row.paused)
 
+    @_bounded
     def pause(self, code: str, key: str, client: str = "") -> bool:
         """Pause the class (the page makes its students' controls wait); False if the key is
         not the class's."""
         return self._set_paused(code, key, client, True)
 
+    @_bounded
     def resume(self, code: str, key: str, client: str = "") -> bool:
         return self._set_paused(code, key, client, False)
 
+    @_bounded
     def end(self, code: str, key: str, client: str = "") -> bool:
         """End the class now: its rows and its students' rows are deleted."""
         info = self.board(code, key, client)
@@ -240,6 +307,7 @@ class Store:
             conn.execute(delete(failures).where(failures.c.minute < _minute(now) - 1))
         return gone
 
+    @_bounded
     def students(self, code: str) -> list[StudentRow]:
         """Every student of the class, in the order they joined (for its board: call it only
         after `board` accepted the key)."""
@@ -254,6 +322,7 @@ class Store:
 
     # --- students --------------------------------------------------------------------------
 
+    @_bounded
     def join(self, code: str, token: str, client: str = "") -> Student | None:
         """The student of this browser (`token`, a secret the page keeps in the browser) in the
         class: the same token is the same student, with a generated name the first time. None
@@ -283,6 +352,7 @@ class Store:
                 return None
         return Student(code, token, row.id, row.name)
 
+    @_bounded
     def rename(self, student: Student, name: str) -> Student:
         """The student under their chosen name (names.clean: plain text, ≤ 24 characters).
         ValueError if nothing printable is left."""
@@ -293,6 +363,7 @@ class Store:
             conn.execute(update(students).where(*_own(student)).values(name=cleaned))
         return Student(student.code, student.token, student.id, cleaned)
 
+    @_bounded
     def status(self, student: Student) -> str | None:
         """The state of the student's class: "open", "paused", or None once it has ended."""
         query = _live(select(classes.c.paused), student.code, self.clock())
@@ -316,7 +387,13 @@ class Store:
             self._last[key] = now
             if len(self._last) > 10_000:  # forget students idle for a while
                 self._last = {k: t for k, t in self._last.items() if now - t < WRITE_INTERVAL}
-        self._write_or_keep(key, values)
+        try:
+            self._in_time(self._write_or_keep, key, values)
+        except StoreUnavailable:  # (kept already, unless the store has not answered in time)
+            with self._lock:
+                if key not in self._pending:
+                    self._defer(key, values)
+            raise
         return True
 
     def flush(self) -> None:
@@ -344,6 +421,7 @@ class Store:
             self.flush()
         except StoreUnavailable:
             log.warning("class store: %d runs could not be recorded", len(self._pending))
+        self._calls.shutdown(wait=False)  # (a call still waiting on a hung database ends with it)
         self._engine.dispose()
 
     # --- inside ----------------------------------------------------------------------------

@@ -4,6 +4,8 @@ store is back, with the same Store (no restart)."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from test_store import RUN, SETTINGS, token, wait_for
 
@@ -101,3 +103,53 @@ def test_a_sqlite_file_made_read_only_is_an_outage_too(tmp_path, clock):
         store.close()
         if late is not None:
             late.close()
+
+
+def test_a_store_that_hangs_answers_unavailable_after_its_deadline_and_comes_back(
+    postgres_server, clock
+):
+    """PostgreSQL hung (every process stopped, its connections open: a database host gone
+    without closing them): each call the page makes is StoreUnavailable once the deadline has
+    passed, instead of holding the student's run; recording resumes once the server answers."""
+    store = Store(postgres_server.create_database("hangs"), clock=clock, deadline=0.5)
+    try:
+        code, key = store.create_class(SETTINGS)
+        student = store.join(code, token(1))
+        assert store.record(student, {"step_size": "0.1"}, RUN)
+        clock.advance(1)  # the student's next run is written at once, not a second later
+        answers = []
+
+        def the_pages_calls():  # on a thread of its own: a hang is seen, not waited out
+            for call in (
+                lambda: store.status(student),
+                lambda: store.board(code, key),
+                lambda: store.students(code),
+                lambda: store.join(code, token(2)),
+                lambda: store.record(student, {"step_size": "0.2"}, RUN),
+            ):
+                try:
+                    answers.append(call())
+                except StoreUnavailable as error:
+                    answers.append(error)
+
+        with postgres_server.frozen():
+            page = threading.Thread(target=the_pages_calls, daemon=True)
+            page.start()
+            page.join(60)  # (each call returns within its deadline: 2.5 s in all)
+            assert not page.is_alive(), "a call waited on the hung database"
+        assert len(answers) == 5
+        assert all(isinstance(a, StoreUnavailable) for a in answers), answers
+        assert all("cannot be reached" in str(a) for a in answers)
+        assert wait_for(lambda: _answers(lambda: store.status(student)) == "open")
+        clock.advance(1)  # the writer's second is over: the run kept meanwhile is written
+        assert wait_for(lambda: store.students(code)[0].step_size == 0.2)
+        assert store.board(code, key).code == code
+    finally:
+        store.close()
+
+
+def _answers(call):
+    try:
+        return call()
+    except StoreUnavailable:
+        return None
