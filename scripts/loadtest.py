@@ -118,6 +118,7 @@ class Session:
         self.query_string = ""  # the address bar's query, as the page last set it
         self.follow_fragments = follow_fragments
         self.fragment_runs: list[Run] = []  # the fragment reruns the timers asked for
+        self.last_run: Run | None = None  # the last full run, whoever asked for it
         # The browser's message cache: hash -> (message, the full run that last used it).
         self._cache: dict[str, tuple[ForwardMsg, int]] = {}
         self._runs = 0  # full runs finished
@@ -155,6 +156,11 @@ class Session:
         request = urllib.request.Request(urljoin(self.base_url, "_stcore/stream"))
         self.jar.add_cookie_header(request)
         return request.get_header("Cookie", "")
+
+    @property
+    def intervals(self) -> dict[str, float]:
+        """The fragments that rerun themselves now, and every how many seconds."""
+        return {fragment: interval for fragment, (interval, _) in self._timers.items()}
 
     @property
     def worker(self) -> str:
@@ -306,6 +312,7 @@ class Session:
                 self._fragment_finished(run)
             elif run.status != "FINISHED_EARLY_FOR_RERUN":
                 self._age_cache()
+                self.last_run = run
                 if self._full is not None and not self._full.done():
                     self._full.set_result(run)
 
@@ -446,6 +453,7 @@ class Student:
 
     token: str
     settings: dict[str, str] | None = None
+    sent: object = None  # the value it last moved the slider to (None: the link's)
 
 
 @dataclass
@@ -623,7 +631,7 @@ async def session_task(
             run = await session.run(**{args.widget: value})
             tally.add(run, first=False)
             if student is not None:
-                student.settings = ran(session)
+                student.settings, student.sent = ran(session), value
     except Exception as error:  # noqa: BLE001 - any failure of a tab is counted and shown
         tally.error(f"{type(error).__name__}: {error}"[:120])
     finally:
