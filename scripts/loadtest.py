@@ -428,6 +428,7 @@ class Tally:
     errors: dict[str, int] = field(default_factory=dict)
     started: float = field(default_factory=time.perf_counter)
     ended: float = 0.0
+    server_cpu: float | None = None  # CPU seconds of the given server processes, start to end
 
     def error(self, what: str) -> None:
         self.errors[what] = self.errors.get(what, 0) + 1
@@ -640,9 +641,11 @@ async def session_task(
             room.polls += session.fragment_runs
 
 
-async def load(args, room: Classroom | None = None) -> Tally:
+async def load(args, room: Classroom | None = None, pids: tuple[int, ...] = ()) -> Tally:
     """Run every session until its reruns are done or --seconds have passed; with a class,
-    its board too, and check the students' rows."""
+    its board too, and check the students' rows. `pids`: server processes whose CPU time the
+    tally keeps, from the start to the last tab's end (not the board alone after it)."""
+    before = sum(cpu_seconds(pid) for pid in pids)
     tally = Tally()
     deadline = tally.started + args.seconds
     done = asyncio.Event()
@@ -659,6 +662,8 @@ async def load(args, room: Classroom | None = None) -> Tally:
         tally.error("cancelled at the time limit")
     await asyncio.gather(*pending, return_exceptions=True)
     tally.ended = time.perf_counter()
+    if pids:
+        tally.server_cpu = sum(cpu_seconds(pid) for pid in pids) - before
     if room is not None:
         lost, room.settled = await settle(room, args.settle)
         for _ in lost:
@@ -690,10 +695,11 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def summary(tally: Tally, cpu: float | None = None, room: Classroom | None = None) -> dict:
-    """The numbers the table prints, as a dict (ms, runs per second); `cpu`: the server's CPU
-    seconds over the test (--pid), spread over every run (first runs included); `room`: the
-    class of a --class test."""
+def summary(tally: Tally, room: Classroom | None = None) -> dict:
+    """The numbers the table prints, as a dict (ms, runs per second); the server's CPU seconds
+    over the test (--pid), spread over every run (first runs included) and per second; `room`:
+    the class of a --class test."""
+    cpu = tally.server_cpu
     seconds = tally.ended - tally.started
     span = max(tally.window[1] - tally.window[0], 1e-9)
     rows = {"first run": _times(tally.first), "rerun": _times(tally.reruns)}
@@ -705,6 +711,7 @@ def summary(tally: Tally, cpu: float | None = None, room: Classroom | None = Non
         "rows": rows,
         "seconds": seconds,
         "cpu_ms_per_run": 1000 * cpu / runs if cpu is not None and runs else None,
+        "cpu_cores": cpu / seconds if cpu is not None else None,  # (the test's mean)
         "reruns_per_s": len(tally.reruns) / span if tally.reruns else 0.0,
         "errors": sum(tally.errors.values()),
         "error_kinds": tally.errors,
@@ -754,7 +761,10 @@ def table(result: dict) -> str:
         f"test {result['seconds']:.1f} s; errors {result['errors']}"
     )
     if result["cpu_ms_per_run"] is not None:
-        lines.append(f"server CPU {result['cpu_ms_per_run']:.1f} ms per run")
+        lines.append(
+            f"server CPU {result['cpu_ms_per_run']:.1f} ms per run, "
+            f"{result['cpu_cores']:.2f} cores over the test"
+        )
     if room := result["class"]:
         lines.append(
             f"class {room['code']}: {room['students']} students; their rows were their last "
@@ -869,14 +879,13 @@ def main(argv=None) -> int:
             print(f"loadtest: {error}", file=sys.stderr)
             return 2
         room.alone_seconds = args.board_alone
-    before = cpu_seconds(args.pid) if args.pid else None
     try:
-        tally = asyncio.run(load(args, room))
+        tally = asyncio.run(load(args, room, (args.pid,) if args.pid else ()))
     finally:
         if room is not None:  # the class ends: its rows go
             room.store.end(room.code, room.key)
             room.store.close()
-    result = summary(tally, None if before is None else cpu_seconds(args.pid) - before, room)
+    result = summary(tally, room)
     print(json.dumps(result, indent=1) if args.json else table(result))
     return 1 if result["errors"] else 0
 

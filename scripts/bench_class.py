@@ -1,0 +1,125 @@
+"""Benchmark of a class under load: the same tabs with and without a class, alternately, on one
+deploy/serve_class.sh started here (its workers on a class store in a temporary folder):
+
+    .venv/bin/python scripts/bench_class.py [--workers 2] [--sessions 200] [--think 10] \\
+        [--seconds 120] [--rounds 2] [--port 8690] [--worker-base 8650]
+
+Each round runs scripts/loadtest.py's load twice, in alternating order (round 1: without, then
+with; round 2: with, then without; ...): the same sessions, seeds and pacing (--mode paced),
+once on the plain link and once with --class (every tab joins one class, the board open, at
+the end every student's row checked against their last run, then the board alone measured by
+its worker's CPU). It prints, per run, the errors, the students' rerun p50/p95/max, the
+workers' CPU (both processes, from /proc, in cores over the run), and for a class the board's
+refresh times and CPU; then each class run's rerun p95 over the run without a class beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [
+    str(ROOT),
+    str(ROOT / "scripts"),
+    str(ROOT / "tests"),
+    str(ROOT / "tests" / "serving"),
+]
+
+import loadtest  # noqa: E402
+from classserver import class_server  # noqa: E402
+
+
+def one_run(url: str, opts, in_class: bool, workers: list[int]) -> dict:
+    """loadtest's load with these options, with or without a class; its summary, and the
+    workers' CPU (cores) over it."""
+    argv = ["--url", url, "--sessions", str(opts.sessions), "--mode", "paced"]
+    argv += ["--think", str(opts.think), "--seconds", str(opts.seconds), "--reruns", "1000"]
+    argv += ["--board-alone", str(opts.board_alone), "--seed", str(opts.seed)]
+    args = loadtest.parser().parse_args(argv + (["--class"] if in_class else []))
+    args.url = loadtest.check_url(args.url)
+    room = loadtest.open_class(args) if in_class else None
+    if room is not None:
+        room.alone_seconds = args.board_alone
+    try:
+        tally = asyncio.run(loadtest.load(args, room, tuple(workers)))
+    finally:
+        if room is not None:
+            room.store.end(room.code, room.key)
+            room.store.close()
+    return loadtest.summary(tally, room)
+
+
+def row(name: str, r: dict) -> str:
+    rerun, c = r["rows"]["rerun"], r["class"] or {}
+    board = r["rows"].get("board", {})
+    cells = [
+        f"{name:<14}",
+        f"{r['errors']:>6}",
+        f"{rerun['runs']:>7}",
+        f"{rerun['p50_ms']:>7.0f}",
+        f"{rerun['p95_ms']:>7.0f}",
+        f"{rerun['max_ms']:>7.0f}",
+        f"{r['cpu_cores']:>7.2f}",
+        f"{board.get('runs', 0):>6}",
+        f"{board.get('p95_ms', float('nan')):>8.0f}",
+        f"{c.get('board_cpu_ms_per_refresh') or float('nan'):>8.1f}",
+        f"{c.get('board_worker_idle_cpu_ms_per_s') or float('nan'):>7.1f}",
+        f"{c.get('rows_settled_s', float('nan')):>7.1f}",
+    ]
+    return " ".join(cells)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--sessions", type=int, default=200)
+    p.add_argument("--think", type=float, default=10.0)
+    p.add_argument("--seconds", type=float, default=120.0)
+    p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--board-alone", type=float, default=20.0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--port", type=int, default=8690, help="nginx's port")
+    p.add_argument("--worker-base", type=int, default=8650, help="the first worker's port")
+    opts = p.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-class-") as folder:
+        os.environ["LR_CLASS_DB"] = f"sqlite:///{folder}/class.db"  # the workers inherit it
+        worker_ports = range(opts.worker_base, opts.worker_base + opts.workers)
+        with class_server(
+            opts.workers, worker_ports, range(opts.port, opts.port + 1), log_dir=folder
+        ) as server:
+            pids = [server.pid(port) for port in server.workers]
+            print(
+                f"{opts.sessions} tabs, a move every {opts.think:g} s ± 50 %, "
+                f"{opts.seconds:g} s; {opts.workers} workers (pids {pids}) behind nginx",
+                flush=True,
+            )
+            runs = []
+            for n in range(opts.rounds):
+                order = (False, True) if n % 2 == 0 else (True, False)
+                for in_class in order:
+                    runs.append((n + 1, in_class, one_run(server.url, opts, in_class, pids)))
+                    print(
+                        f"  round {n + 1}, {'class' if in_class else 'no class'}: done", flush=True
+                    )
+    head = (
+        f"{'run':<14} {'errors':>6} {'reruns':>7} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7} "
+        f"{'cores':>7} {'board':>6} {'b p95 ms':>8} {'b CPU ms':>8} {'idle/s':>7} {'rows s':>7}"
+    )
+    print(head)
+    for n, in_class, r in runs:
+        print(row(f"{n} {'class' if in_class else 'no class'}", r))
+        for what, count in r["error_kinds"].items():
+            print(f"    {count} x {what}")
+    for n in range(1, opts.rounds + 1):
+        pair = {in_class: r for m, in_class, r in runs if m == n}
+        ratio = pair[True]["rows"]["rerun"]["p95_ms"] / pair[False]["rows"]["rerun"]["p95_ms"]
+        print(f"round {n}: rerun p95 with a class / without: {ratio:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
