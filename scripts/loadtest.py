@@ -429,6 +429,13 @@ class Tally:
     started: float = field(default_factory=time.perf_counter)
     ended: float = 0.0
     server_cpu: float | None = None  # CPU seconds of the given server processes, start to end
+    sent: list[float] = field(default_factory=list)  # when each rerun was sent (perf_counter)
+    loaded: float = 0.0  # when the last first run (or joining run) finished
+
+    def settled(self) -> list[float]:
+        """The reruns sent once every tab had loaded the page (and joined): the steady load,
+        without the tabs' first runs queued before them."""
+        return [t for t, sent in zip(self.reruns, self.sent, strict=True) if sent > self.loaded]
 
     def error(self, what: str) -> None:
         self.errors[what] = self.errors.get(what, 0) + 1
@@ -439,9 +446,12 @@ class Tally:
         if any(UNREACHABLE in text for text in run.texts("alert")):
             self.error("the page said the class store cannot be reached")
         (self.first if first else self.reruns).append(run.seconds)
-        if not first:
-            now = time.perf_counter()
+        now = time.perf_counter()
+        if first:
+            self.loaded = max(self.loaded, now)
+        else:
             self.window = [min(self.window[0], now - run.seconds), max(self.window[1], now)]
+            self.sent.append(now - run.seconds)
 
 
 # --- a class: every tab a student of one class, and the teacher's board open -----------------
@@ -702,7 +712,11 @@ def summary(tally: Tally, room: Classroom | None = None) -> dict:
     cpu = tally.server_cpu
     seconds = tally.ended - tally.started
     span = max(tally.window[1] - tally.window[0], 1e-9)
-    rows = {"first run": _times(tally.first), "rerun": _times(tally.reruns)}
+    rows = {
+        "first run": _times(tally.first),
+        "rerun": _times(tally.reruns),
+        "rerun, all loaded": _times(tally.settled()),
+    }
     runs = len(tally.first) + len(tally.reruns)
     if room is not None:
         rows["bar poll"] = _times([r.seconds for r in room.polls if r.ok])
@@ -750,10 +764,10 @@ def class_summary(room: Classroom) -> dict:
 
 def table(result: dict) -> str:
     """The summary as a plain-text table."""
-    lines = [f"{'':10} {'runs':>6} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}"]
+    lines = [f"{'':17} {'runs':>6} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}"]
     for name, row in result["rows"].items():
         lines.append(
-            f"{name:10} {row['runs']:6d} {row['p50_ms']:8.0f} {row['p95_ms']:8.0f} "
+            f"{name:17} {row['runs']:6d} {row['p50_ms']:8.0f} {row['p95_ms']:8.0f} "
             f"{row['max_ms']:8.0f}"
         )
     lines.append(
