@@ -34,16 +34,18 @@ sys.path[:0] = [
 import loadtest  # noqa: E402
 from classserver import class_server  # noqa: E402
 
+KINDS = {"no class": [], "class": ["--class"], "class, no board": ["--class", "--no-board"]}
 
-def one_run(url: str, opts, in_class: bool, workers: list[int]) -> dict:
-    """loadtest's load with these options, with or without a class; its summary, and the
-    workers' CPU (cores) over it."""
+
+def one_run(url: str, opts, kind: str, workers: list[int]) -> dict:
+    """loadtest's load with these options, as `kind` (KINDS); its summary, with the workers'
+    CPU over it."""
     argv = ["--url", url, "--sessions", str(opts.sessions), "--mode", "paced"]
     argv += ["--think", str(opts.think), "--seconds", str(opts.seconds), "--reruns", "1000"]
     argv += ["--board-alone", str(opts.board_alone), "--seed", str(opts.seed)]
-    args = loadtest.parser().parse_args(argv + (["--class"] if in_class else []))
+    args = loadtest.parser().parse_args(argv + KINDS[kind])
     args.url = loadtest.check_url(args.url)
-    room = loadtest.open_class(args) if in_class else None
+    room = loadtest.open_class(args) if args.in_class else None
     if room is not None:
         room.alone_seconds = args.board_alone
     try:
@@ -55,11 +57,23 @@ def one_run(url: str, opts, in_class: bool, workers: list[int]) -> dict:
     return loadtest.summary(tally, room)
 
 
+def _number(value: float | None) -> float:
+    return float("nan") if value is None else value
+
+
+def warm_up(url: str, opts, workers: list[int]) -> None:
+    """A few tabs on every worker first (the first runs of a fresh worker fill its caches),
+    so that the first round's first kind is not the one that pays for them."""
+    warm = argparse.Namespace(**{**vars(opts), "sessions": 4 * len(workers), "seconds": 20.0})
+    warm.think, warm.board_alone = 1.0, 1.0
+    one_run(url, warm, "class", workers)
+
+
 def row(name: str, r: dict) -> str:
     rerun, steady, c = r["rows"]["rerun"], r["rows"]["rerun, all loaded"], r["class"] or {}
     board = r["rows"].get("board", {})
     cells = [
-        f"{name:<14}",
+        f"{name:<19}",
         f"{r['errors']:>6}",
         f"{rerun['runs']:>7}",
         f"{rerun['p50_ms']:>7.0f}",
@@ -69,8 +83,8 @@ def row(name: str, r: dict) -> str:
         f"{r['cpu_cores']:>7.2f}",
         f"{board.get('runs', 0):>6}",
         f"{board.get('p95_ms', float('nan')):>8.0f}",
-        f"{c.get('board_cpu_ms_per_refresh') or float('nan'):>8.1f}",
-        f"{c.get('board_worker_idle_cpu_ms_per_s') or float('nan'):>7.1f}",
+        f"{_number(c.get('board_cpu_ms_per_refresh')):>8.1f}",
+        f"{_number(c.get('board_worker_idle_cpu_ms_per_s')):>7.1f}",
         f"{c.get('rows_settled_s', float('nan')):>7.1f}",
     ]
     return " ".join(cells)
@@ -85,6 +99,11 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--board-alone", type=float, default=20.0)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--no-board-too",
+        action="store_true",
+        help="a third run per round: the class without its board (what the board costs)",
+    )
     p.add_argument("--port", type=int, default=8690, help="nginx's port")
     p.add_argument("--worker-base", type=int, default=8650, help="the first worker's port")
     opts = p.parse_args()
@@ -100,33 +119,35 @@ def main() -> None:
                 f"{opts.seconds:g} s; {opts.workers} workers (pids {pids}) behind nginx",
                 flush=True,
             )
+            warm_up(server.url, opts, pids)
             runs = []
+            kinds = list(KINDS)[: 3 if opts.no_board_too else 2]
             for n in range(opts.rounds):
-                order = (False, True) if n % 2 == 0 else (True, False)
-                for in_class in order:
-                    runs.append((n + 1, in_class, one_run(server.url, opts, in_class, pids)))
-                    print(
-                        f"  round {n + 1}, {'class' if in_class else 'no class'}: done", flush=True
-                    )
+                for kind in kinds if n % 2 == 0 else reversed(kinds):
+                    runs.append((n + 1, kind, one_run(server.url, opts, kind, pids)))
+                    print(f"  round {n + 1}, {kind}: done", flush=True)
     head = (
-        f"{'run':<14} {'errors':>6} {'reruns':>7} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7} "
+        f"{'run':<19} {'errors':>6} {'reruns':>7} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7} "
         f"{'ld p95':>7} {'cores':>7} {'board':>6} {'b p95 ms':>8} {'b CPU ms':>8} {'idle/s':>7} "
         f"{'rows s':>7}"
     )
     print(head)
-    for n, in_class, r in runs:
-        print(row(f"{n} {'class' if in_class else 'no class'}", r))
+    for n, kind, r in runs:
+        print(row(f"{n} {kind}", r))
         for what, count in r["error_kinds"].items():
             print(f"    {count} x {what}")
     for n in range(1, opts.rounds + 1):
-        pair = {in_class: r for m, in_class, r in runs if m == n}
         p95 = {
-            c: [pair[c]["rows"][k]["p95_ms"] for k in ("rerun", "rerun, all loaded")] for c in pair
+            kind: [r["rows"][k]["p95_ms"] for k in ("rerun", "rerun, all loaded")]
+            for m, kind, r in runs
+            if m == n
         }
-        print(
-            f"round {n}: rerun p95 with a class / without: {p95[True][0] / p95[False][0]:.2f}x "
-            f"(once all tabs had loaded: {p95[True][1] / p95[False][1]:.2f}x)"
-        )
+        for kind in p95.keys() - {"no class"}:
+            print(
+                f"round {n}: rerun p95, {kind} / no class: "
+                f"{p95[kind][0] / p95['no class'][0]:.2f}x "
+                f"(once all tabs had loaded: {p95[kind][1] / p95['no class'][1]:.2f}x)"
+            )
 
 
 if __name__ == "__main__":
