@@ -19,11 +19,13 @@ run on screen is recorded once the store is back.
 
 Why two intervals: a look of its own costs the server a whole (fragment) run of the page,
 about 7 ms of CPU on the 2-core test machine, whatever it finds. Every 2 s for 200 students,
-that was as much CPU as the students' own slider moves (one every 10 s, about 30 ms each),
-and it doubled their wait under load (deploy/SCALING.md, "Class load"). While the class is
-open, nothing a look would find needs it sooner: a pause holds the controls at the student's
-next change anyway (`hold` looks then) and says so; an idle student sees it within POLL_OPEN
-seconds, and from then on the bar looks every POLL seconds, so the resume shows at once.
+that was as much CPU as the students' own slider moves (one every 10 s, about 30 ms each);
+every 20 s it was still a third of what a class of 200 adds, and the students' wait grows
+with every bit of it (deploy/SCALING.md, "Class load"). While the class is open, nothing a
+look would find needs it sooner: a pause holds the controls at the student's next change
+anyway (`hold` looks then) and says so; an idle student sees it within POLL_OPEN seconds, and
+from then on the bar looks every POLL seconds, so the resume shows at once. A run made while
+the store was down is recorded at the next look or change once it is back.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ from .text import escape
 
 CLASS = "class"  # the address's key for the class code
 POLL = 2.0  # seconds between two looks at a paused class (the students wait for the resume)
-POLL_OPEN = 20.0  # seconds between two looks at an open class (a pause, the end, the store back)
+POLL_OPEN = 60.0  # seconds between two looks at an open class (a pause, the end, the store back)
 
 # st.session_state keys of this module
 TOKEN = "_class_token"  # this browser's token, once the browser has handed it over

@@ -27,7 +27,7 @@ WORKER_PORTS = range(8740, 8746)  # this file's share of the machine's ports
 NGINX_PORTS = range(8746, 8750)
 STUDENTS = 5
 RERUNS = 6
-WAIT = 60.0  # seconds for a state the page reaches on its own (a look every POLL_OPEN s)
+WAIT = student_page.POLL_OPEN + 30  # seconds for a state the page reaches on its own
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +61,7 @@ def test_every_student_of_a_loaded_class_ends_with_their_last_run_and_the_board_
     open. The loadtest finds no error; then, independently, each student's row is read."""
     args = loadtest.parser().parse_args(
         ["--url", server.url, "--class", "--class-db", db, "--sessions", str(STUDENTS)]
-        + ["--reruns", str(RERUNS), "--mode", "fast", "--board-alone", "3", "--seconds", "120"]
+        + ["--reruns", str(RERUNS), "--mode", "fast", "--board-alone", "5", "--seconds", "120"]
     )
     room = loadtest.open_class(args)
     room.alone_seconds = args.board_alone
