@@ -316,7 +316,7 @@ class Store:
         with self._begin() as conn:
             rows = conn.execute(query).all()
         return [
-            StudentRow(**{**row._asdict(), "settings": row.settings and json.loads(row.settings)})
+            StudentRow(**{**row._asdict(), "settings": row.settings and _parsed(row.settings)})
             for row in rows
         ]
 
@@ -659,6 +659,17 @@ def _settings_json(settings: Mapping[str, str]) -> str:
     if len(text) > MAX_SETTINGS_CHARS:
         raise ValueError(f"settings: more than {MAX_SETTINGS_CHARS:,} characters")
     return text
+
+
+def _parsed(text: str) -> dict[str, str]:
+    """A run's settings from their JSON, a fresh dict each time: the board reads every row
+    every 2 s, and most rows have not changed since the last refresh."""
+    return dict(_parsed_once(text))
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed_once(text: str) -> dict[str, str]:
+    return json.loads(text)
 
 
 def _run_values(student: Student, settings: Mapping[str, str], outcome: Outcome) -> dict:

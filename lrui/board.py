@@ -12,6 +12,7 @@ goal (names hidden until the teacher shows them), and pause, the results as CSV,
 
 from __future__ import annotations
 
+import functools
 import html
 import math
 import urllib.parse
@@ -260,8 +261,14 @@ def _pick() -> None:
 
 def run_link(base: str, row: StudentRow) -> str:
     """A link to the student's last run, as the share link writes it (no class)."""
-    settings = {k: v for k, v in (row.settings or {}).items() if k not in ("class", BOARD, KEY)}
-    return base + "?" + urllib.parse.urlencode(settings)
+    return base + "?" + _query(tuple((row.settings or {}).items()))
+
+
+@functools.lru_cache(maxsize=4096)
+def _query(settings: tuple[tuple[str, str], ...]) -> str:
+    """The query of a run's link: the table asks for every student's at every refresh, and
+    most have not changed since the last."""
+    return urllib.parse.urlencode([(k, v) for k, v in settings if k not in ("class", BOARD, KEY)])
 
 
 def outcome(row: StudentRow) -> str | None:

@@ -6,18 +6,31 @@ browser and kept in its localStorage, never in the address), so a reload, a reco
 second tab of the browser is the same student and a link forwarded to a neighbour is not. The
 class code stays in the address (url.PAGE_KEYS) until the student leaves or the class ends.
 
-The class bar is a fragment that runs with every run of the page and every POLL seconds: it
-says "In class CODE as NAME" (the name, generated or chosen, as text), records the run when it
-changed (Store.record returns at once: a second write within a second is left to the store's
-own thread), and follows the class's state. While the teacher has paused the class, `hold`
-puts the settings of the last run back before the page reads them: any change, from the
-sidebar, the explore panel, the chart or the address, waits until the class resumes. When the
-store cannot be reached the page carries on with one notice and tries again every POLL
-seconds; the run on screen is recorded once the store is back.
+The class bar is a fragment that runs with every run of the page, and on its own every
+POLL_OPEN seconds while the class is open (POLL while it is paused): it says "In class CODE as
+NAME" (the name, generated or chosen, as text), records the run when it changed (Store.record
+returns at once: a second write within a second is left to the store's own thread), and
+follows the class's state. `hold` looks at the class's state at the start of every run of the
+page, and while the teacher has paused the class it puts the settings of the last run back
+before the page reads them: any change, from the sidebar, the explore panel, the chart or the
+address, waits until the class resumes, from the moment of the pause. When the store cannot
+be reached the page carries on with one notice and tries again at the bar's next look; the
+run on screen is recorded once the store is back.
+
+Why two intervals: a look of its own costs the server a whole (fragment) run of the page,
+about 7 ms of CPU on the 2-core test machine, whatever it finds. Every 2 s for 200 students,
+that was as much CPU as the students' own slider moves (one every 10 s, about 30 ms each);
+every 20 s it was still a third of what a class of 200 adds, and the students' wait grows
+with every bit of it (deploy/SCALING.md, "Class load"). While the class is open, nothing a
+look would find needs it sooner: a pause holds the controls at the student's next change
+anyway (`hold` looks then) and says so; an idle student sees it within POLL_OPEN seconds, and
+from then on the bar looks every POLL seconds, so the resume shows at once. A run made while
+the store was down is recorded at the next look or change once it is back.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 
@@ -34,7 +47,8 @@ from .components.browser_token import browser_token
 from .text import escape
 
 CLASS = "class"  # the address's key for the class code
-POLL = 2.0  # seconds between two looks at the class (paused, ended, the store back)
+POLL = 2.0  # seconds between two looks at a paused class (the students wait for the resume)
+POLL_OPEN = 60.0  # seconds between two looks at an open class (a pause, the end, the store back)
 
 # st.session_state keys of this module
 TOKEN = "_class_token"  # this browser's token, once the browser has handed it over
@@ -56,11 +70,18 @@ PAUSED = "The teacher paused the class: your settings wait here until the class 
 
 
 def hold() -> None:
-    """While the class is paused (as last seen), put the last run's settings back into the
-    widgets before the page reads them: the student's change waits."""
+    """While the class is paused, put the last run's settings back into the widgets before
+    the page reads them: the student's change waits. The class's state is looked up now (as
+    last seen if the store cannot be reached)."""
     state = st.session_state
+    student = state.get(STUDENT)
+    if student is None or url.page_value(CLASS) is None:
+        return
+    with contextlib.suppress(StoreUnavailable):
+        if (status := store().status(student)) is not None:  # (an ended class: the bar says)
+            state[STATUS] = status
     ran = state.get(RAN)
-    if ran is not None and state.get(STATUS) == "paused" and url.page_value(CLASS) is not None:
+    if ran is not None and state.get(STATUS) == "paused":
         for name in FIELDS:
             state[name] = getattr(ran, name)
 
@@ -81,7 +102,8 @@ def class_ui(settings: Settings, data: lrcore.Dataset, run: runs.Run) -> None:
             st.caption(f"Joining class {escape(_shortened(code))}…")
             return
         state[TOKEN] = token
-    _bar(to_params(settings), outcome(data, run))
+    bar = _bar_paused if state.get(STATUS) == "paused" else _bar_open
+    bar(to_params(settings), outcome(data, run))
 
 
 def outcome(data: lrcore.Dataset, run: runs.Run) -> Outcome:
@@ -98,10 +120,22 @@ def outcome(data: lrcore.Dataset, run: runs.Run) -> Outcome:
     )
 
 
+@st.fragment(run_every=POLL_OPEN)
+def _bar_open(params: dict[str, str], result: Outcome) -> None:
+    """The class bar of an open class: runs with the page's runs and every POLL_OPEN s."""
+    _bar(params, result)
+
+
 @st.fragment(run_every=POLL)
+def _bar_paused(params: dict[str, str], result: Outcome) -> None:
+    """The class bar of a paused class: runs with the page's runs and every POLL s."""
+    _bar(params, result)
+
+
 def _bar(params: dict[str, str], result: Outcome) -> None:
     """The class bar: joins (once), looks at the class, records the run, says where the
-    student is. Runs with the page's runs and every POLL seconds."""
+    student is. A pause found by a look of the bar's own reruns the page: the bar then looks
+    every POLL seconds."""
     state = st.session_state
     code = url.page_value(CLASS)
     if code is None:  # left: the page's rerun removes this fragment
@@ -117,6 +151,7 @@ def _bar(params: dict[str, str], result: Outcome) -> None:
         status = store().status(student)
         if status is None:
             _leave(f"Class {student.code} has ended. The page carries on as usual.")
+        paused_now = status == "paused" != state.get(STATUS)
         state[STATUS] = status
         _record(student, params, result)
     except StoreUnavailable:
@@ -128,6 +163,8 @@ def _bar(params: dict[str, str], result: Outcome) -> None:
         st.warning(TOO_MANY, icon=":material/cloud_off:")
         return
     state.pop(RETRY, None)
+    if paused_now:  # (in a run of the page, `hold` has just looked: only a race gets here)
+        st.rerun(scope="app")
     _bar_ui(state[STUDENT], status)
 
 

@@ -213,6 +213,23 @@ def test_a_paused_class_holds_the_settings_until_it_resumes(db):
     assert_recorded(row_of(db, code, params), params)
 
 
+def test_a_pause_holds_the_very_next_change_without_waiting_for_a_look(db):
+    """The bar looks at an open class only every POLL_OPEN seconds on its own; a pause must
+    hold the student's next change all the same (the page looks at the class's state at the
+    start of every run), and say why."""
+    code, key = db.create_class(LINK)
+    at = open_class(code)
+    row_of(db, code, LINK)
+    assert db.pause(code, key)
+    at.select_slider(key="step_size").set_value(0.5).run()  # no run of the page in between
+    assert not at.exception
+    assert at.select_slider(key="step_size").value == 0.1
+    assert query(at)["step_size"] == "0.1"
+    assert [w.value for w in at.warning] == [student.PAUSED]
+    student.store().flush()
+    assert db.students(code)[0].settings == expected(LINK)[0]  # the held change is not recorded
+
+
 def test_an_ended_class_says_so_once_and_the_page_carries_on(db):
     code, key = db.create_class(LINK)
     at = open_class(code)

@@ -166,6 +166,17 @@ def test_a_run_is_one_row_per_student_with_its_settings_and_outcome(store, raw):
     assert raw("SELECT count(*) FROM lr_students") == [(1,)]
 
 
+def test_each_read_gives_settings_of_its_own(store):
+    """The store parses a row's settings once (the board reads every row every 2 s); a
+    reader that changes what it got changes no other reader's rows."""
+    code, _ = store.create_class(SETTINGS)
+    store.record(store.join(code, token(1)), SETTINGS, RUN)
+    [first] = store.students(code)
+    first.settings["step_size"] = "9"
+    [again] = store.students(code)
+    assert again.settings == SETTINGS and again.settings is not first.settings
+
+
 def test_writes_within_a_second_wait_and_the_last_one_is_written(store, clock):
     """Property: a run is skipped only when a newer run of the same student supersedes it
     within the second; flush() writes the last at once."""
