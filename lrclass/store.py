@@ -396,6 +396,14 @@ class Store:
             raise
         return True
 
+    def keep(self, student: Student, settings: Mapping[str, str], outcome: Outcome) -> None:
+        """Record the student's latest run from the store's writer thread, with no call to the
+        database now (the page, while the store cannot be reached): written as soon as it
+        answers. ValueError as for `record`."""
+        values = _run_values(student, settings, outcome)
+        with self._lock:
+            self._defer((student.code, _token_hash(student.token)), values)
+
     def flush(self) -> None:
         """Write every pending run now; StoreUnavailable (runs kept) if the database is down."""
         with self._lock:

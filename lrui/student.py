@@ -14,8 +14,9 @@ follows the class's state. `hold` looks at the class's state at the start of eve
 page, and while the teacher has paused the class it puts the settings of the last run back
 before the page reads them: any change, from the sidebar, the explore panel, the chart or the
 address, waits until the class resumes, from the moment of the pause. When the store cannot
-be reached the page carries on with one notice and tries again at the bar's next look; the
-run on screen is recorded once the store is back.
+be reached the page carries on with one notice and tries again at the bar's next look (from
+the page's next run on, every POLL seconds until the store answers); the run on screen is
+recorded once the store is back.
 
 Why two intervals: a look of its own costs the server a whole (fragment) run of the page,
 about 7 ms of CPU on the 2-core test machine, whatever it finds. Every 2 s for 200 students,
@@ -25,7 +26,8 @@ with every bit of it (deploy/SCALING.md, "Class load"). While the class is open,
 look would find needs it sooner: a pause holds the controls at the student's next change
 anyway (`hold` looks then) and says so; an idle student sees it within POLL_OPEN seconds, and
 from then on the bar looks every POLL seconds, so the resume shows at once. A run made while
-the store was down is recorded at the next look or change once it is back.
+the store was down is handed to the store's writer thread (Store.keep), which records it as
+soon as the store answers, without waiting for the bar's next look.
 """
 
 from __future__ import annotations
@@ -102,7 +104,9 @@ def class_ui(settings: Settings, data: lrcore.Dataset, run: runs.Run) -> None:
             st.caption(f"Joining class {escape(_shortened(code))}…")
             return
         state[TOKEN] = token
-    bar = _bar_paused if state.get(STATUS) == "paused" else _bar_open
+    # every POLL s while paused or while the store could not be reached (so the notice goes
+    # as soon as it is back), else every POLL_OPEN s
+    bar = _bar_paused if state.get(STATUS) == "paused" or RETRY in state else _bar_open
     bar(to_params(settings), outcome(data, run))
 
 
@@ -128,7 +132,8 @@ def _bar_open(params: dict[str, str], result: Outcome) -> None:
 
 @st.fragment(run_every=POLL)
 def _bar_paused(params: dict[str, str], result: Outcome) -> None:
-    """The class bar of a paused class: runs with the page's runs and every POLL s."""
+    """The class bar of a paused class (or of a store that could not be reached): runs with
+    the page's runs and every POLL s."""
     _bar(params, result)
 
 
@@ -142,6 +147,7 @@ def _bar(params: dict[str, str], result: Outcome) -> None:
         return
     after, notice = state.get(RETRY, (-math.inf, ""))
     if time.monotonic() < after:
+        _keep(params, result)
         st.warning(notice, icon=":material/cloud_off:")
         return
     try:
@@ -156,6 +162,7 @@ def _bar(params: dict[str, str], result: Outcome) -> None:
         _record(student, params, result)
     except StoreUnavailable:
         state[RETRY] = time.monotonic() + POLL, UNREACHABLE
+        _keep(params, result)
         st.warning(UNREACHABLE, icon=":material/cloud_off:")
         return
     except TooManyTries:  # the store looks no further this minute
@@ -179,6 +186,18 @@ def _record(student: Student, params: dict[str, str], result: Outcome) -> None:
     except ValueError:  # settings too large for the store (an upload of many points)
         st.caption("This run's settings are too large to be recorded in the class.")
     state[RECORDED] = student.code, params, result
+
+
+def _keep(params: dict[str, str], result: Outcome) -> None:
+    """While the store cannot be reached: hand the run to the store's writer thread, which
+    records it as soon as the store answers (the bar itself may not look again for a while)."""
+    state = st.session_state
+    student = state.get(STUDENT)
+    if student is None or student.code != codes.normalise(url.page_value(CLASS) or ""):
+        return
+    with contextlib.suppress(ValueError):  # too large: said when the store is back
+        store().keep(student, params, result)
+    state.pop(RECORDED, None)  # (recorded again at the next look)
 
 
 def _join(code: str) -> Student:

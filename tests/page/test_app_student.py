@@ -281,8 +281,31 @@ def test_an_unreachable_store_gives_one_notice_and_recording_resumes(db, tmp_pat
     assert_recorded(row_of(db, code, params), params)
 
 
+def test_a_run_made_while_the_store_was_down_is_recorded_with_no_further_look(db, tmp_path):
+    """The bar of an open class looks on its own only once a minute: the run made during the
+    outage goes to the store's writer thread, which records it once the store answers,
+    with no run of the page meanwhile."""
+    code, _ = db.create_class(LINK)
+    at = open_class(code)
+    row_of(db, code, LINK)
+    folder, away = tmp_path / "db", tmp_path / "moved-away"
+    folder.rename(away)
+    try:
+        for step in (0.5, 0.2):
+            at.select_slider(key="step_size").set_value(step).run()
+            assert [w.value for w in at.warning] == [student.UNREACHABLE]
+    finally:
+        away.rename(folder)
+    params = {**LINK, "step_size": "0.2"}
+    assert_recorded(row_of(db, code, params), params)  # waited for; the page does not run
+
+
 def test_too_many_failed_look_ups_from_here_say_so_and_keep_the_link(db):
     code, _ = db.create_class(LINK)
+    # the store counts failures per minute of the wall clock (the page's store reads the real
+    # time): start early in a minute, so that the count cannot start afresh mid-test
+    if time.time() % 60 > 40:
+        time.sleep(60.5 - time.time() % 60)
     for n in range(FAILURES_PER_MINUTE):  # unknown codes tried from this client (AppTest's "")
         assert db.join("ZZZZZZ", f"another-token-{n:04d}-0123456789") is None
     at = open_class(code)
