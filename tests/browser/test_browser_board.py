@@ -20,7 +20,7 @@ import lrcore
 from lrclass import Outcome, Store
 from lrclass.store import ENV
 from support.axe import serious_violations, summary
-from support.browser import LONG, serve, settled, wait_for_chart, wait_metric
+from support.browser import LONG, serve, settled, start_class, wait_for_chart, wait_metric
 
 pytestmark = pytest.mark.browser
 
@@ -137,16 +137,8 @@ def test_a_reloaded_board_opens_again_and_another_tab_without_the_key_does_not(p
 
 
 def test_start_a_class_gives_a_students_link_without_the_key(page, url, store):
-    page.goto(url + "/?lesson=limit")
-    wait_for_chart(page, timeout=LONG * 2)
-    page.locator(".st-key-lessons summary").click()
-    page.locator(".st-key-start_class button").first.wait_for()
-    settled(page)
-    page.get_by_role("button", name="Start a class").click()
-    box = page.locator(".st-key-lessons")
-    box.locator("a[href*='board=']").first.wait_for()
-    [students] = box.locator("a[href*='class=']").evaluate_all("(as) => as.map((a) => a.href)")
-    [board] = box.locator("a[href*='board=']").evaluate_all("(as) => as.map((a) => a.href)")
+    students, board_link = start_class(page, url + "/?lesson=limit")
+    board = board_link.evaluate("(a) => a.href")
     query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(board).query))
     code, key = query["board"], query["key"]
     assert store.board(code, key) is not None

@@ -47,6 +47,7 @@ from support.browser import (
     CHROMIUM_ARGS,
     LONG,
     settled,
+    start_class,
     wait_for_change,
     wait_for_chart,
     wait_metric,
@@ -365,16 +366,7 @@ def test_the_key_reaches_no_students_page_no_log_and_no_students_link(
 ):
     one, two = servers
     teacher = person()
-    teacher.goto(one.url + "?lesson=limit")
-    wait_for_chart(teacher, timeout=LONG * 2)
-    teacher.locator(".st-key-lessons summary").click()
-    teacher.locator(".st-key-start_class button").first.wait_for()
-    settled(teacher)
-    teacher.get_by_role("button", name="Start a class").click()
-    box = teacher.locator(".st-key-lessons")
-    box.locator("a[href*='board=']").first.wait_for()
-    [students_link] = box.locator("a[href*='class=']").evaluate_all("(a) => a.map((a) => a.href)")
-    board_link = box.locator("a[href*='board=']").first
+    students_link, board_link = start_class(teacher, one.url + "?lesson=limit")
     code, key = (address_of(board_link.get_attribute("href"))[k] for k in ("board", "key"))
     assert len(key) >= 22 and key not in students_link
 

@@ -232,3 +232,19 @@ METRIC = """(label) => {
 def wait_metric(page, label: str, value: str) -> None:
     """Wait until the metric named `label` shows `value`."""
     page.wait_for_function(f"(v) => ({METRIC})({json.dumps(label)}) === v", arg=value)
+
+
+def start_class(page, link: str):
+    """Open `link` as the teacher, press "Start a class" under Lessons for teachers, and return
+    the students' link (its href) and the board's link (the element, to read or click)."""
+    page.goto(link)
+    wait_for_chart(page, timeout=LONG * 2)
+    page.locator(".st-key-lessons summary").click()
+    page.locator(".st-key-start_class button").first.wait_for()
+    settled(page)
+    page.get_by_role("button", name="Start a class").click()
+    box = page.locator(".st-key-lessons")
+    board = box.locator("a[href*='board=']").first
+    board.wait_for()
+    [students] = box.locator("a[href*='class=']").evaluate_all("(as) => as.map((a) => a.href)")
+    return students, board
