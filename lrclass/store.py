@@ -16,8 +16,9 @@ database, so every worker sees them: past FAILURES_PER_MINUTE from one client, o
 ALL_FAILURES_PER_MINUTE from everyone, `board` and `join` raise TooManyTries for the rest of
 the minute without looking (a guess then learns nothing).
 
-Recording runs: "at most about once a second" and "no update lost". The page calls `record`
-after every run. The first run of a student in a second is written at once (one INSERT … ON
+Recording runs: "at most about once a second" and "no update lost". The page hands every run
+to `keep`, which leaves every write to the store's own thread; `record` writes in the caller's
+thread. The first run of a student in a second is written at once (one INSERT … ON
 CONFLICT DO UPDATE); a later one within the second is kept as that student's pending run,
 replacing any older pending one, and a background thread writes the pending run once the
 second is over. So a run is skipped only when a newer run of the same student supersedes it
@@ -398,8 +399,9 @@ class Store:
 
     def keep(self, student: Student, settings: Mapping[str, str], outcome: Outcome) -> None:
         """Record the student's latest run from the store's writer thread, with no call to the
-        database now (the page, while the store cannot be reached): written as soon as it
-        answers. ValueError as for `record`."""
+        database now (the page: its run never waits for a write): written at once, or when
+        the student's second since their last write is over, or as soon as the database
+        answers again. ValueError as for `record`."""
         values = _run_values(student, settings, outcome)
         with self._lock:
             self._defer((student.code, _token_hash(student.token)), values)
@@ -542,7 +544,8 @@ class Store:
                         return
                     now = self.clock()
                     waits = {
-                        k: self._last.get(k, now) + WRITE_INTERVAL - now for k in self._pending
+                        k: self._last.get(k, -math.inf) + WRITE_INTERVAL - now
+                        for k in self._pending
                     }
                     due = [k for k, wait in waits.items() if wait <= 0]
                     if due:

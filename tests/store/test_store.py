@@ -203,6 +203,22 @@ def test_a_waiting_run_is_written_by_itself_when_its_second_is_over(store, clock
     assert wait_for(lambda: store.students(code)[0].step_size == 0.2)
 
 
+def test_a_kept_run_is_written_by_the_stores_thread_at_once_then_once_a_second(store, clock):
+    """The page's way (keep): no write in the caller's thread, the first run written at once
+    by the store's thread (the clock does not move), later ones once the student's second is
+    over, the last one always."""
+    code, _ = store.create_class(SETTINGS)
+    student = store.join(code, token(1))
+    store.keep(student, {"step_size": "0.1"}, RUN)
+    assert wait_for(lambda: store.students(code)[0].step_size == 0.1)
+    for step in ("0.2", "0.3"):
+        clock.advance(0.3)
+        store.keep(student, {"step_size": step}, RUN)
+    assert store.students(code)[0].step_size == 0.1  # within the second: waits
+    clock.advance(0.4)
+    assert wait_for(lambda: store.students(code)[0].settings == {"step_size": "0.3"})
+
+
 def wait_for(condition, timeout: float = 20.0) -> bool:
     """Whether `condition()` became true within `timeout` real seconds (polled)."""
     deadline = time.monotonic() + timeout
