@@ -8,15 +8,16 @@ class code stays in the address (url.PAGE_KEYS) until the student leaves or the 
 
 The class bar is a fragment that runs with every run of the page, and on its own every
 POLL_OPEN seconds while the class is open (POLL while it is paused): it says "In class CODE as
-NAME" (the name, generated or chosen, as text), records the run when it changed (Store.record
-returns at once: a second write within a second is left to the store's own thread), and
-follows the class's state. `hold` looks at the class's state at the start of every run of the
-page, and while the teacher has paused the class it puts the settings of the last run back
-before the page reads them: any change, from the sidebar, the explore panel, the chart or the
+NAME" (the name, generated or chosen, as text), hands the run to the store's writer thread
+when it changed (Store.keep: the page never waits for a write; the store writes a student's
+run at most once a second), and follows the class's state. `hold` looks at the class's state
+at the start of every run of the page (the bar goes by that look in the same run), and while
+the teacher has paused the class it puts the settings of the last run back before the page
+reads them: any change, from the sidebar, the explore panel, the chart or the
 address, waits until the class resumes, from the moment of the pause. When the store cannot
 be reached the page carries on with one notice and tries again at the bar's next look (from
 the page's next run on, every POLL seconds until the store answers); the run on screen is
-recorded once the store is back.
+recorded by the store's thread once the store is back.
 
 Why two intervals: a look of its own costs the server a whole (fragment) run of the page,
 about 7 ms of CPU on the 2-core test machine, whatever it finds. Every 2 s for 200 students,
@@ -25,14 +26,11 @@ every 20 s it was still a third of what a class of 200 adds, and the students' w
 with every bit of it (deploy/SCALING.md, "Class load"). While the class is open, nothing a
 look would find needs it sooner: a pause holds the controls at the student's next change
 anyway (`hold` looks then) and says so; an idle student sees it within POLL_OPEN seconds, and
-from then on the bar looks every POLL seconds, so the resume shows at once. A run made while
-the store was down is handed to the store's writer thread (Store.keep), which records it as
-soon as the store answers, without waiting for the bar's next look.
+from then on the bar looks every POLL seconds, so the resume shows at once.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 
@@ -60,6 +58,7 @@ RAN = "_class_ran"  # the settings of the page's last run: held while the class 
 RECORDED = "_class_recorded"  # (code, settings, outcome) last handed to the store
 RETRY = "_class_retry"  # (when to try again (monotonic), the notice meanwhile), after a failure
 GONE = "_class_gone"  # what to say once about a class the page is no longer in
+LOOKED = "_class_looked"  # (code, state or StoreUnavailable) as `hold` found it in this run
 NAME = "class_name"  # the name field's key
 NAME_NOTE = "_class_name_note"  # why a chosen name was not taken
 
@@ -76,12 +75,17 @@ def hold() -> None:
     the page reads them: the student's change waits. The class's state is looked up now (as
     last seen if the store cannot be reached)."""
     state = st.session_state
+    state.pop(LOOKED, None)
     student = state.get(STUDENT)
     if student is None or url.page_value(CLASS) is None:
         return
-    with contextlib.suppress(StoreUnavailable):
-        if (status := store().status(student)) is not None:  # (an ended class: the bar says)
-            state[STATUS] = status
+    try:
+        status = store().status(student)
+    except StoreUnavailable as error:
+        status = error
+    state[LOOKED] = student.code, status  # the bar goes by it in this run of the page
+    if isinstance(status, str):  # (an ended class, or no answer: the bar says)
+        state[STATUS] = status
     ran = state.get(RAN)
     if ran is not None and state.get(STATUS) == "paused":
         for name in FIELDS:
@@ -154,7 +158,7 @@ def _bar(params: dict[str, str], result: Outcome) -> None:
         student = state.get(STUDENT)
         if student is None or student.code != codes.normalise(code):
             student = _join(code)
-        status = store().status(student)
+        status = _status(student)
         if status is None:
             _leave(f"Class {student.code} has ended. The page carries on as usual.")
         paused_now = status == "paused" != state.get(STATUS)
@@ -175,29 +179,37 @@ def _bar(params: dict[str, str], result: Outcome) -> None:
     _bar_ui(state[STUDENT], status)
 
 
+def _status(student: Student) -> str | None:
+    """The state of the student's class: as `hold` found it at the start of this run of the
+    page, else looked up now (a run of the bar's own)."""
+    code, status = st.session_state.pop(LOOKED, (None, None))
+    if code != student.code:
+        return store().status(student)
+    if isinstance(status, StoreUnavailable):
+        raise status
+    return status
+
+
 def _record(student: Student, params: dict[str, str], result: Outcome) -> None:
-    """Hand the run to the store unless it has it already (the store writes it now, or within
-    a second from its own thread)."""
+    """Hand the run to the store's writer thread unless the store has it already: it writes
+    the run at once, or a second after the student's last write (the page's run never waits
+    for the database)."""
     state = st.session_state
     if state.get(RECORDED) == (student.code, params, result):
         return
     try:
-        store().record(student, params, result)
+        store().keep(student, params, result)
     except ValueError:  # settings too large for the store (an upload of many points)
         st.caption("This run's settings are too large to be recorded in the class.")
     state[RECORDED] = student.code, params, result
 
 
 def _keep(params: dict[str, str], result: Outcome) -> None:
-    """While the store cannot be reached: hand the run to the store's writer thread, which
-    records it as soon as the store answers (the bar itself may not look again for a while)."""
-    state = st.session_state
-    student = state.get(STUDENT)
-    if student is None or student.code != codes.normalise(url.page_value(CLASS) or ""):
-        return
-    with contextlib.suppress(ValueError):  # too large: said when the store is back
-        store().keep(student, params, result)
-    state.pop(RECORDED, None)  # (recorded again at the next look)
+    """While the store cannot be reached: the run goes to the store's writer thread all the
+    same, which records it as soon as the store answers (the bar may not look for a while)."""
+    student = st.session_state.get(STUDENT)
+    if student is not None and student.code == codes.normalise(url.page_value(CLASS) or ""):
+        _record(student, params, result)
 
 
 def _join(code: str) -> Student:

@@ -124,7 +124,7 @@ def test_opening_a_class_link_joins_the_class_and_records_the_run(db):
     code, key = db.create_class(LINK)
     at = open_class(code)
     assert not at.exception
-    row = row_of(db, code)
+    row = row_of(db, code, LINK)  # (written by the store's thread)
     assert bar_text(at) == [f":material/groups: In class **{code}** as **{escape(row.name)}**"]
     assert row.name and len(row.name) <= 24
     assert_recorded(row, LINK)
