@@ -9,7 +9,8 @@ with; round 2: with, then without; ...): the same sessions, seeds and pacing (--
 once on the plain link and once with --class (every tab joins one class, the board open, at
 the end every student's row checked against their last run, then the board alone measured by
 its worker's CPU). It prints, per run, the errors, the students' rerun p50/p95/max, the
-workers' CPU (both processes, from /proc, in cores over the run), and for a class the board's
+workers' CPU (both processes, from /proc, in cores over the run), the load test's own
+("client": its tabs share the machine with the workers), and for a class the board's
 refresh times and CPU; then each class run's rerun p95 over the run without a class beside it
 (all reruns, and those sent once every tab had loaded the page: "ld p95").
 """
@@ -81,6 +82,7 @@ def row(name: str, r: dict) -> str:
         f"{rerun['max_ms']:>7.0f}",
         f"{steady['p95_ms']:>7.0f}",
         f"{r['cpu_cores']:>7.2f}",
+        f"{r['client_cores']:>7.2f}",
         f"{board.get('runs', 0):>6}",
         f"{board.get('p95_ms', float('nan')):>8.0f}",
         f"{_number(c.get('board_cpu_ms_per_refresh')):>8.1f}",
@@ -128,8 +130,8 @@ def main() -> None:
                     print(f"  round {n + 1}, {kind}: done", flush=True)
     head = (
         f"{'run':<19} {'errors':>6} {'reruns':>7} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7} "
-        f"{'ld p95':>7} {'cores':>7} {'board':>6} {'b p95 ms':>8} {'b CPU ms':>8} {'idle/s':>7} "
-        f"{'rows s':>7}"
+        f"{'ld p95':>7} {'cores':>7} {'client':>7} {'board':>6} {'b p95 ms':>8} {'b CPU ms':>8} "
+        f"{'idle/s':>7} {'rows s':>7}"
     )
     print(head)
     for n, kind, r in runs:

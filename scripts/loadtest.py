@@ -429,6 +429,7 @@ class Tally:
     started: float = field(default_factory=time.perf_counter)
     ended: float = 0.0
     server_cpu: float | None = None  # CPU seconds of the given server processes, start to end
+    client_cpu: float = 0.0  # CPU seconds of this load test itself (its tabs), start to end
     sent: list[float] = field(default_factory=list)  # when each rerun was sent (perf_counter)
     loaded: float = 0.0  # when the last first run (or joining run) finished
 
@@ -655,7 +656,7 @@ async def load(args, room: Classroom | None = None, pids: tuple[int, ...] = ()) 
     """Run every session until its reruns are done or --seconds have passed; with a class,
     its board too, and check the students' rows. `pids`: server processes whose CPU time the
     tally keeps, from the start to the last tab's end (not the board alone after it)."""
-    before = sum(cpu_seconds(pid) for pid in pids)
+    before, client = sum(cpu_seconds(pid) for pid in pids), time.process_time()
     tally = Tally()
     deadline = tally.started + args.seconds
     done = asyncio.Event()
@@ -672,6 +673,7 @@ async def load(args, room: Classroom | None = None, pids: tuple[int, ...] = ()) 
         tally.error("cancelled at the time limit")
     await asyncio.gather(*pending, return_exceptions=True)
     tally.ended = time.perf_counter()
+    tally.client_cpu = time.process_time() - client
     if pids:
         tally.server_cpu = sum(cpu_seconds(pid) for pid in pids) - before
     if room is not None:
@@ -726,6 +728,7 @@ def summary(tally: Tally, room: Classroom | None = None) -> dict:
         "seconds": seconds,
         "cpu_ms_per_run": 1000 * cpu / runs if cpu is not None and runs else None,
         "cpu_cores": cpu / seconds if cpu is not None else None,  # (the test's mean)
+        "client_cores": tally.client_cpu / seconds,  # this load test's, on the same machine
         "reruns_per_s": len(tally.reruns) / span if tally.reruns else 0.0,
         "errors": sum(tally.errors.values()),
         "error_kinds": tally.errors,
