@@ -4,7 +4,8 @@ every run the student makes is recorded in the class store (lrclass) for the tea
 Who the student is: this browser's token (components/browser_token: a secret made in the
 browser and kept in its localStorage, never in the address), so a reload, a reconnect or a
 second tab of the browser is the same student and a link forwarded to a neighbour is not. The
-class code stays in the address (url.PAGE_KEYS) until the student leaves or the class ends.
+token's element is in the class bar, so handing it over reruns the bar alone. The class code
+stays in the address (url.PAGE_KEYS) until the student leaves or the class ends.
 
 The class bar is a fragment that runs with every run of the page, and on its own every
 POLL_OPEN seconds while the class is open (POLL while it is paused): it says "In class CODE as
@@ -102,12 +103,6 @@ def class_ui(settings: Settings, data: lrcore.Dataset, run: runs.Run) -> None:
     if code is None:
         return
     state[RAN] = settings
-    if TOKEN not in state:
-        token = browser_token(key="browser_token")
-        if not _valid(token):  # the browser hands it over in a moment (a rerun)
-            st.caption(f"Joining class {escape(_shortened(code))}…")
-            return
-        state[TOKEN] = token
     # every POLL s while paused or while the store could not be reached (so the notice goes
     # as soon as it is back), else every POLL_OPEN s
     bar = _bar_paused if state.get(STATUS) == "paused" or RETRY in state else _bar_open
@@ -149,6 +144,12 @@ def _bar(params: dict[str, str], result: Outcome) -> None:
     code = url.page_value(CLASS)
     if code is None:  # left: the page's rerun removes this fragment
         return
+    if TOKEN not in state:
+        token = browser_token(key="browser_token")
+        if not _valid(token):  # the browser hands it over in a moment (a run of the bar)
+            st.caption(f"Joining class {escape(_shortened(code))}…")
+            return
+        state[TOKEN] = token
     after, notice = state.get(RETRY, (-math.inf, ""))
     if time.monotonic() < after:
         _keep(params, result)

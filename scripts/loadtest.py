@@ -113,6 +113,7 @@ class Session:
         self.jar = http.cookiejar.CookieJar()
         self.ws = None
         self.widgets: dict[str, object] = {}  # user key -> the widget's proto (has .id)
+        self.fragment_of: dict[str, str] = {}  # user key -> its fragment ("" outside any)
         self.page_script_hash = ""
         self.session_id = ""  # the server's id for this session (its uploads are filed by it)
         self.query_string = ""  # the address bar's query, as the page last set it
@@ -125,7 +126,8 @@ class Session:
         self._reader: asyncio.Task | None = None
         self._failed: BaseException | None = None  # why the reader stopped
         self._current = Run(0.0, "")  # the run being received (a session runs one at a time)
-        self._full: asyncio.Future | None = None  # the full run `run` waits for
+        self._full: asyncio.Future | None = None  # the run `run` waits for
+        self._asked_for = ""  # ... a full run (""), or a run of this fragment
         self._urls: asyncio.Future | None = None  # the upload URLs `upload` waits for
         self._timers: dict[str, tuple[float, asyncio.Task]] = {}  # fragment -> its auto-rerun
         self._asked: dict[str, list[float]] = {}  # fragment -> send times not yet answered
@@ -178,24 +180,28 @@ class Session:
 
     async def run(self, **values) -> Run:
         """Rerun the script with widgets (by user key) set to values; wait until it finishes.
-        Unlike the browser, only these widgets' states are sent: the others keep theirs."""
-        back = self._rerun()
+        Unlike the browser, only these widgets' states are sent: the others keep theirs. As in
+        the browser, widgets of one fragment rerun that fragment alone."""
+        fragments = {self.fragment_of.get(key, "") for key in values}
+        back = self._rerun(fragments.pop() if len(fragments) == 1 else "", auto=False)
         for key, value in values.items():
             _set_widget(back.rerun_script.widget_states.widgets.add(), self.widget(key), value)
         return await self._ask(back)
 
     async def _ask(self, back: BackMsg) -> Run:
-        """Send a full rerun and wait for its run (a run stopped early for a rerun is not it)."""
+        """Send a rerun and wait for its run (a run stopped early for a rerun is not it): a
+        full run, or the fragment's run when it asked for one fragment."""
         if self._failed is not None:
             raise self._failed
         self._full = asyncio.get_running_loop().create_future()
+        self._asked_for = back.rerun_script.fragment_id
         start = time.perf_counter()
         await self.ws.send(back.SerializeToString())
         run = await asyncio.wait_for(self._full, RUN_TIMEOUT)
         run.seconds = time.perf_counter() - start
         return run
 
-    def _rerun(self, fragment_id: str = "") -> BackMsg:
+    def _rerun(self, fragment_id: str = "", auto: bool = True) -> BackMsg:
         back = BackMsg()
         state = back.rerun_script
         state.page_script_hash = self.page_script_hash
@@ -203,7 +209,7 @@ class Session:
         state.cached_message_hashes.extend(self._cache)
         if fragment_id:
             state.fragment_id = fragment_id
-            state.is_auto_rerun = True
+            state.is_auto_rerun = auto
         return back
 
     def widget(self, key: str):
@@ -310,6 +316,9 @@ class Session:
             run.status = FINISHED.Name(msg.script_finished)
             if run.fragments:
                 self._fragment_finished(run)
+                waiting = self._full is not None and not self._full.done()
+                if waiting and self._asked_for in run.fragments:
+                    self._full.set_result(run)
             elif run.status != "FINISHED_EARLY_FOR_RERUN":
                 self._age_cache()
                 self.last_run = run
@@ -337,6 +346,7 @@ class Session:
         element_id = getattr(proto, "id", "")
         if element_id.startswith("$$ID-"):
             self.widgets[element_id.split("-", 2)[2]] = proto
+            self.fragment_of[element_id.split("-", 2)[2]] = msg.delta.fragment_id
 
     # --- fragments that rerun themselves (st.fragment(run_every=...)) -----------------------
 
@@ -509,10 +519,10 @@ def open_class(args) -> Classroom:
 
 
 async def join(session: Session, room: Classroom) -> tuple[Run, Student]:
-    """What a student's browser does on the class link's first run: the page mounts the
-    browser-token element (components/browser_token), which hands over this browser's token
-    (192 random bits, as browser_token.js makes it) as its state; that reruns the page, which
-    joins the class and records the run."""
+    """What a student's browser does on the class link's first run: the page's class bar
+    mounts the browser-token element (components/browser_token), which hands over this
+    browser's token (192 random bits, as browser_token.js makes it) as its state; that reruns
+    the bar (a fragment), which joins the class and records the run."""
     student = Student(secrets.token_urlsafe(24))
     run = await session.run(browser_token={"token": student.token})
     if run.ok and not any(f"In class **{room.code}**" in t for t in run.texts("markdown")):
