@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from lrclass import StoreUnavailable, StudentRow, TooManyTries, codes, results
+from lrclass import Store, StoreUnavailable, StudentRow, TooManyTries, codes, results
 from lrcore.optim import WITH_MOMENTUM
 from lrcore.settings import DEFAULTS, Settings, from_params
 
@@ -178,9 +178,9 @@ def actions_ui(code: str, key: str, paused: bool, rows) -> None:
                 args=("pause", code, key),
                 help="Students' controls wait, with a message, until you resume",
             )
-        st.download_button(
+        st.download_button(  # the CSV is made on click (on Streamlit's thread), not every 2 s
             "Download results (CSV)",
-            results.to_csv(rows),
+            functools.partial(_csv, classroom.store(), code, rows),
             f"class-{code}.csv",
             "text/csv",
             key="board_csv",
@@ -201,6 +201,15 @@ def actions_ui(code: str, key: str, paused: bool, rows) -> None:
 
 def _confirm(asked: bool) -> None:
     st.session_state[CONFIRM] = asked
+
+
+def _csv(store: Store, code: str, shown: list[StudentRow]) -> str:
+    """The class's results as CSV: the store's rows at the click, else (the store cannot be
+    reached, or the class has ended meanwhile) the rows on the board."""
+    try:
+        return results.to_csv(store.students(code) or shown)
+    except StoreUnavailable:
+        return results.to_csv(shown)
 
 
 def _act(action: str, code: str, key: str) -> None:

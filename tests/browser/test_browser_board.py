@@ -3,8 +3,8 @@
 loaded; a student who joins while it is open appears at its next refresh (the 2 s fragment:
 the test waits for the board's state, not for time); "Start a class" gives a students' link
 without the key, and the page it opens never holds it. axe-core finds no serious violation on
-the board or the class's links. A board of 30 students is screenshot to
-/tmp/board-shots for a person (and README) to look at."""
+the board or the class's links. A board of 30 students is screenshot to /tmp/board-shots for a
+person (and README) to look at, and its results' CSV downloaded."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import expect
 
 import lrcore
-from lrclass import Outcome, Store
+from lrclass import Outcome, Store, results
 from lrclass.store import ENV
 from support.axe import serious_violations, summary
 from support.browser import LONG, serve, settled, start_class, wait_for_chart, wait_metric
@@ -183,3 +183,9 @@ def test_a_board_of_thirty_students(page, url, store):
     page.screenshot(path=str(SHOTS / "board-30.png"), full_page=True)
     found = serious_violations(page)
     assert not found, summary(found)
+    # the results as CSV, made when the teacher clicks: the store's rows
+    with page.expect_download() as download:
+        page.get_by_text("Download results (CSV)").click()
+    assert download.value.suggested_filename == f"class-{code}.csv"
+    csv = Path(download.value.path()).read_text(encoding="utf-8")
+    assert csv == results.to_csv(store.students(code)) and csv.count("\n") == 31

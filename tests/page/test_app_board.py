@@ -14,12 +14,12 @@ import urllib.parse
 
 import numpy as np
 import pytest
-from streamlit.runtime.memory_media_file_storage import _calculate_file_id
 from streamlit.testing.v1 import AppTest
 
 import lrcore
 from lrclass import Outcome, Store, codes, results
 from lrclass.store import ENV
+from lrui import board
 from support.page import widget_keys
 
 TIMEOUT = 60
@@ -322,17 +322,28 @@ def test_names_shown_stay_shown_after_the_store_was_unreachable(store, tmp_path)
 # --- the board: its buttons -------------------------------------------------------------------
 
 
-def test_the_csv_download_is_to_csv_of_the_stores_rows(store):
+def test_the_csv_download_is_made_on_click_from_the_stores_rows(store, tmp_path):
+    """Made when the teacher clicks (not at every refresh): the store's rows then; the rows on
+    the board if the store cannot be reached or the class has ended meanwhile. (Here, with no
+    server, nothing is registered for a click: tests/browser/test_browser_board.py downloads
+    the file.)"""
     code, key = store.create_class({})
     enrol(store, code)
     at = page({"board": code, "key": key})
     button = at.get("download_button")[0].proto
     assert button.label == "Download results (CSV)"
-    csv = results.to_csv(store.students(code))
-    assert csv.count("\n") == len(RUNS) + 1
-    # Streamlit names a download by a hash of its bytes, type and file name
-    file_id = _calculate_file_id(csv.encode(), "text/csv", f"class-{code}.csv")
-    assert button.url.rsplit("/", 1)[1] == file_id + ".csv"
+    assert not button.url  # no file made with the page's run
+    shown = store.students(code)
+    late = store.join(code, "browser-token-of-a-late-student")
+    store.record(late, {"step_size": "0.0002"}, RUNS[0][1])
+    csv = board._csv(store, code, shown)
+    assert csv == results.to_csv(store.students(code))
+    assert csv.count("\n") == len(RUNS) + 2  # the header, the rows, the late student's
+    unreachable = Store(f"sqlite:///{tmp_path / 'gone' / 'class.db'}")
+    assert board._csv(unreachable, code, shown) == results.to_csv(shown)
+    unreachable.close()
+    assert store.end(code, key)
+    assert board._csv(store, code, shown) == results.to_csv(shown)
 
 
 def test_pause_resume_and_end_change_the_class_in_the_store(store):
