@@ -22,9 +22,9 @@ recorded by the store's thread once the store is back.
 
 Why two intervals: a look of its own costs the server a whole (fragment) run of the page,
 about 7 ms of CPU on the 2-core test machine, whatever it finds. Every 2 s for 200 students,
-that was as much CPU as the students' own slider moves (one every 10 s, about 30 ms each);
-every 20 s it was still a third of what a class of 200 adds, and the students' wait grows
-with every bit of it (deploy/SCALING.md, "Class load"). While the class is open, nothing a
+that was as much CPU as the students' own slider moves (one every 10 s, about 30 ms each).
+Each run of the page starts the bar's interval again, so a student who moves within it never
+pays for a look (deploy/SCALING.md, "Class load"). While the class is open, nothing a
 look would find needs it sooner: a pause holds the controls at the student's next change
 anyway (`hold` looks then) and says so; an idle student sees it within POLL_OPEN seconds, and
 from then on the bar looks every POLL seconds, so the resume shows at once.
