@@ -226,6 +226,11 @@ def test_touching_a_sidebar_control_holds_the_run_and_it_plays_on_if_no_rerun_ca
     expect(page.locator(PLAYER + " input[type=range]")).not_to_have_value(re.compile(r"^[0-9]$"))
     # frames left to play (Plotly makes its queue at the first animation: none yet is none left)
     left = f"({LIVE_CHART}._transitionData._frameQueue || []).length"
+    # played again from its first frame (in CI the wait below once timed out: most likely the
+    # run had played out by then)
+    pause(page)
+    page.locator(f"{PLAYER} [data-go=first]").click()
+    page.locator(PLAYER + " .play").click()
     page.wait_for_function(f"{left} > 0")  # playing
     page.get_by_role("heading", name="Training", exact=True).click()  # sidebar; no rerun
     assert page.evaluate(left) == 0  # held
