@@ -29,6 +29,13 @@ second, so recording resumes by itself when the database is back (only a worker 
 meanwhile loses its students' last second). The bound is per worker, and a student's sessions
 stay on one worker (deploy/serve_class.sh's sticky cookie).
 
+Reading a class's state (open, paused, ended): `status` reads it now; `recent_status`, which a
+student's page calls at every run, gives it as this process's watcher thread last read it. The
+watcher reads every class the process's pages asked about lately in one query every
+WATCH_INTERVAL, so a run makes no call to the database and a class of 200 costs each worker two
+reads a second; a pause, a resume or the end reaches a student's next change within about half
+a second (at once on the worker that made it).
+
 Every failure to reach the database (PostgreSQL down, the SQLite file unwritable or gone) is
 the one exception StoreUnavailable; the store reconnects by itself on the next call (a
 PostgreSQL connection is pinged before use; a SQLite connection is used only while its file
@@ -74,6 +81,8 @@ ENV = "LR_CLASS_DB"
 CLASS_HOURS = 12.0  # a class ends after this, unless its teacher ends it sooner
 KEY_BYTES = 24  # the teacher's key: 192 random bits, 32 URL-safe characters
 WRITE_INTERVAL = 1.0  # seconds between two writes of one student's run
+WATCH_INTERVAL = 0.5  # seconds between two reads of the watched classes' states (recent_status)
+WATCH_FORGET = 600.0  # seconds after a page's last ask that a class is no longer watched
 FAILURES_PER_MINUTE = 20  # failed look-ups from one client (a classroom shares an address)
 ALL_FAILURES_PER_MINUTE = 600  # ... and from everyone: ≤ 864,000 guesses a day of 148 million
 MAX_SETTINGS = 64  # settings in one run, each name at most MAX_SETTING_NAME characters
@@ -200,6 +209,11 @@ class Store:
         self._pending: dict[tuple[str, str], dict[str, Any]] = {}  # -> the run to write next
         self._flusher: threading.Thread | None = None
         self._closed = False
+        self._watch_lock = threading.Lock()
+        self._asked: dict[str, float] = {}  # code -> when a page last asked (monotonic)
+        self._watched: dict[str, tuple[Any, float]] = {}  # code -> (state or error, read when)
+        self._watcher: threading.Thread | None = None
+        self._stop = threading.Event()
         with contextlib.suppress(StoreUnavailable):
             self._create_schema()
 
@@ -297,6 +311,7 @@ class Store:
         if info is not None:
             with self._begin() as conn:
                 conn.execute(delete(classes).where(classes.c.code == info.code))
+            self._seen(info.code, None, time.monotonic())
         return info is not None
 
     def expire(self) -> int:
@@ -372,6 +387,30 @@ class Store:
             paused = conn.scalar(query)
         return None if paused is None else "paused" if paused else "open"
 
+    def recent_status(self, student: Student) -> str | None:
+        """The state of the student's class as `status` gives it, with no call to the database
+        (a page looks at every run): as this process's watcher thread read it at most about
+        WATCH_INTERVAL s ago, so a pause reaches a student's next change within that. The first
+        ask about a class reads it at once; the watcher then reads every class asked about in
+        the last WATCH_FORGET s, in one query. StoreUnavailable while its reads fail, or after
+        `deadline` s without one (a database that hangs)."""
+        code, now = student.code, time.monotonic()
+        with self._watch_lock:
+            self._asked[code] = now
+            state, read = self._watched.get(code, (None, None))
+        if read is None:
+            try:
+                state = self.status(student)
+            except StoreUnavailable as error:
+                state = error
+            self._seen(code, state, now)
+            self._start_watcher()
+        elif now - read > self.deadline:
+            raise StoreUnavailable("the class store cannot be reached (it has not answered)")
+        if isinstance(state, StoreUnavailable):
+            raise state
+        return state
+
     def record(self, student: Student, settings: Mapping[str, str], outcome: Outcome) -> bool:
         """Record the student's latest run: written now (True) or, within a second of their
         last write, kept to be written when the second is over (False). ValueError for
@@ -420,13 +459,15 @@ class Store:
             raise failed
 
     def close(self) -> None:
-        """Stop the background writer, write what is pending (logged if it cannot be) and
+        """Stop the background threads, write what is pending (logged if it cannot be) and
         close the connections."""
         with self._lock:
             self._closed = True
             self._lock.notify_all()
-        if self._flusher is not None:
-            self._flusher.join()
+        self._stop.set()
+        for thread in (self._flusher, self._watcher):
+            if thread is not None:
+                thread.join()
         try:
             self.flush()
         except StoreUnavailable:
@@ -466,6 +507,7 @@ class Store:
                 conn.execute(
                     update(classes).where(classes.c.code == info.code).values(paused=paused)
                 )
+            self._seen(info.code, "paused" if paused else "open", time.monotonic())
         return info is not None
 
     def _check_tries(self, conn: Connection, client: str, now: float) -> None:
@@ -560,6 +602,52 @@ class Store:
                     pass  # kept; tried again in WRITE_INTERVAL
                 except Exception:  # a bug: say so, and keep writing the others
                     log.exception("class store: a run could not be recorded")
+
+    def _seen(self, code: str, state, read: float) -> None:
+        """A class's state (or StoreUnavailable) as read at `read` (monotonic), unless a newer
+        read is in already (the watcher's read may have started before this process paused
+        the class)."""
+        with self._watch_lock:
+            if code in self._asked and read >= self._watched.get(code, (None, -math.inf))[1]:
+                self._watched[code] = state, read
+
+    def _start_watcher(self) -> None:
+        with self._watch_lock:
+            if self._watcher is None and not self._stop.is_set():
+                self._watcher = threading.Thread(
+                    target=self._watch_loop, name="lrclass-watch", daemon=True
+                )
+                self._watcher.start()
+
+    def _watch_loop(self) -> None:
+        """Every WATCH_INTERVAL s, the states of the classes asked about lately, in one read."""
+        while not self._stop.wait(WATCH_INTERVAL):
+            started = time.monotonic()
+            with self._watch_lock:
+                for code in [c for c, t in self._asked.items() if started - t > WATCH_FORGET]:
+                    del self._asked[code]
+                    self._watched.pop(code, None)
+                watched = list(self._asked)
+            if not watched:
+                continue
+            try:
+                now = self.clock()
+                query = select(classes.c.code, classes.c.paused).where(
+                    classes.c.code.in_(watched), classes.c.ends > now
+                )
+                with self._begin() as conn:
+                    paused = dict(conn.execute(query).all())
+                states = {
+                    c: None if c not in paused else "paused" if paused[c] else "open"
+                    for c in watched
+                }
+            except StoreUnavailable as error:
+                states = dict.fromkeys(watched, error)
+            except Exception:  # a bug: say so; the pages see the store as not answering
+                log.exception("class store: the classes' states could not be read")
+                continue
+            for code, state in states.items():
+                self._seen(code, state, started)
 
 
 def _engine(url: str, default: bool) -> Engine:

@@ -11,14 +11,16 @@ The class bar is a fragment that runs with every run of the page, and on its own
 POLL_OPEN seconds while the class is open (POLL while it is paused): it says "In class CODE as
 NAME" (the name, generated or chosen, as text), hands the run to the store's writer thread
 when it changed (Store.keep: the page never waits for a write; the store writes a student's
-run at most once a second), and follows the class's state. `hold` looks at the class's state
-at the start of every run of the page (the bar goes by that look in the same run), and while
-the teacher has paused the class it puts the settings of the last run back before the page
-reads them: any change, from the sidebar, the explore panel, the chart or the
-address, waits until the class resumes, from the moment of the pause. When the store cannot
-be reached the page carries on with one notice and tries again at the bar's next look (from
-the page's next run on, every POLL seconds until the store answers); the run on screen is
-recorded by the store's thread once the store is back.
+run at most once a second), and follows the class's state. The page reads that state as the
+store's watcher thread last read it (Store.recent_status: at most about half a second old,
+read for all the worker's students at once, so a run makes no call to the database). `hold`
+reads it at the start of every run of the page, and while the teacher has paused the class
+it puts the settings of the last run back before the page reads them: any change, from the
+sidebar, the explore panel, the chart or the address, waits until the class resumes, from
+within half a second of the pause. When the store cannot be reached the page carries on with
+one notice and tries again at the bar's next look (from the page's next run on, every POLL
+seconds until the store answers); the run on screen is recorded by the store's thread once the
+store is back.
 
 Why two intervals: a look of its own costs the server a whole (fragment) run of the page,
 about 7 ms of CPU on the 2-core test machine, whatever it finds. Every 2 s for 200 students,
@@ -26,12 +28,13 @@ that was as much CPU as the students' own slider moves (one every 10 s, about 30
 Each run of the page starts the bar's interval again, so a student who moves within it never
 pays for a look (deploy/SCALING.md, "Class load"). While the class is open, nothing a
 look would find needs it sooner: a pause holds the controls at the student's next change
-anyway (`hold` looks then) and says so; an idle student sees it within POLL_OPEN seconds, and
-from then on the bar looks every POLL seconds, so the resume shows at once.
+anyway (`hold` reads the state then) and says so; an idle student sees it within POLL_OPEN
+seconds, and from then on the bar looks every POLL seconds, so the resume shows at once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 
@@ -59,7 +62,6 @@ RAN = "_class_ran"  # the settings of the page's last run: held while the class 
 RECORDED = "_class_recorded"  # (code, settings, outcome) last handed to the store
 RETRY = "_class_retry"  # (when to try again (monotonic), the notice meanwhile), after a failure
 GONE = "_class_gone"  # what to say once about a class the page is no longer in
-LOOKED = "_class_looked"  # (code, state or StoreUnavailable) as `hold` found it in this run
 NAME = "class_name"  # the name field's key
 NAME_NOTE = "_class_name_note"  # why a chosen name was not taken
 
@@ -73,20 +75,15 @@ PAUSED = "The teacher paused the class: your settings wait here until the class 
 
 def hold() -> None:
     """While the class is paused, put the last run's settings back into the widgets before
-    the page reads them: the student's change waits. The class's state is looked up now (as
-    last seen if the store cannot be reached)."""
+    the page reads them: the student's change waits. The class's state is read now (as last
+    seen if the store cannot be reached)."""
     state = st.session_state
-    state.pop(LOOKED, None)
     student = state.get(STUDENT)
     if student is None or url.page_value(CLASS) is None:
         return
-    try:
-        status = store().status(student)
-    except StoreUnavailable as error:
-        status = error
-    state[LOOKED] = student.code, status  # the bar goes by it in this run of the page
-    if isinstance(status, str):  # (an ended class, or no answer: the bar says)
-        state[STATUS] = status
+    with contextlib.suppress(StoreUnavailable):  # (the bar says so)
+        if status := store().recent_status(student):  # (an ended class: the bar says so)
+            state[STATUS] = status
     ran = state.get(RAN)
     if ran is not None and state.get(STATUS) == "paused":
         for name in FIELDS:
@@ -159,7 +156,7 @@ def _bar(params: dict[str, str], result: Outcome) -> None:
         student = state.get(STUDENT)
         if student is None or student.code != codes.normalise(code):
             student = _join(code)
-        status = _status(student)
+        status = store().recent_status(student)
         if status is None:
             _leave(f"Class {student.code} has ended. The page carries on as usual.")
         paused_now = status == "paused" != state.get(STATUS)
@@ -178,17 +175,6 @@ def _bar(params: dict[str, str], result: Outcome) -> None:
     if paused_now:  # (in a run of the page, `hold` has just looked: only a race gets here)
         st.rerun(scope="app")
     _bar_ui(state[STUDENT], status)
-
-
-def _status(student: Student) -> str | None:
-    """The state of the student's class: as `hold` found it at the start of this run of the
-    page, else looked up now (a run of the bar's own)."""
-    code, status = st.session_state.pop(LOOKED, (None, None))
-    if code != student.code:
-        return store().status(student)
-    if isinstance(status, StoreUnavailable):
-        raise status
-    return status
 
 
 def _record(student: Student, params: dict[str, str], result: Outcome) -> None:

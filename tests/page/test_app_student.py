@@ -20,7 +20,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import lrcore
-from lrclass import Store
+from lrclass import Store, StoreUnavailable, Student
 from lrclass.store import FAILURES_PER_MINUTE
 from lrcore import explain
 from lrcore import settings as cfg
@@ -192,11 +192,29 @@ def test_a_link_with_a_hand_made_code_shows_it_as_text(db):
     assert escape("<i>" * 4) + "…:" in info
 
 
+def seen(code: str, status: str | None) -> None:
+    """Wait until the page's store (this process's, as a worker's) has read the class's state
+    ("unreachable": that the store cannot be reached): its watcher reads it every
+    WATCH_INTERVAL s, so another worker's pause reaches a student's page within that."""
+
+    def found():
+        try:
+            return student.store().recent_status(Student(code, TOKEN, 0, ""))
+        except StoreUnavailable:
+            return "unreachable"
+
+    deadline = time.monotonic() + WAIT
+    while found() != status:
+        assert time.monotonic() < deadline, f"the page's store did not see the class {status}"
+        time.sleep(0.05)
+
+
 def test_a_paused_class_holds_the_settings_until_it_resumes(db):
     code, key = db.create_class(LINK)
     at = open_class(code)
     row_of(db, code, LINK)
     assert db.pause(code, key)
+    seen(code, "paused")
     at.run()
     assert [w.value for w in at.warning] == [student.PAUSED]
     at.select_slider(key="step_size").set_value(0.5).run()
@@ -205,6 +223,7 @@ def test_a_paused_class_holds_the_settings_until_it_resumes(db):
     assert query(at)["step_size"] == "0.1"
     assert [w.value for w in at.warning] == [student.PAUSED]
     assert db.resume(code, key)
+    seen(code, "open")
     at.run()
     assert not at.warning
     at.select_slider(key="step_size").set_value(0.5).run()
@@ -215,12 +234,13 @@ def test_a_paused_class_holds_the_settings_until_it_resumes(db):
 
 def test_a_pause_holds_the_very_next_change_without_waiting_for_a_look(db):
     """The bar looks at an open class only every POLL_OPEN seconds on its own; a pause must
-    hold the student's next change all the same (the page looks at the class's state at the
-    start of every run), and say why."""
+    hold the student's next change all the same (the page reads the class's state at the
+    start of every run, as its worker's store last read it), and say why."""
     code, key = db.create_class(LINK)
     at = open_class(code)
     row_of(db, code, LINK)
     assert db.pause(code, key)
+    seen(code, "paused")
     at.select_slider(key="step_size").set_value(0.5).run()  # no run of the page in between
     assert not at.exception
     assert at.select_slider(key="step_size").value == 0.1
@@ -234,6 +254,7 @@ def test_an_ended_class_says_so_once_and_the_page_carries_on(db):
     code, key = db.create_class(LINK)
     at = open_class(code)
     assert db.end(code, key)
+    seen(code, None)
     at.run()
     assert not at.exception
     assert [i.value for i in at.info if "has ended" in i.value] == [
@@ -263,6 +284,7 @@ def test_an_unreachable_store_gives_one_notice_and_recording_resumes(db, tmp_pat
     row_of(db, code, LINK)
     folder, away = tmp_path / "db", tmp_path / "moved-away"
     folder.rename(away)  # every fresh open of the file fails (as root, permissions would not)
+    seen(code, "unreachable")
     try:
         for step in (0.5, 0.2):
             at.select_slider(key="step_size").set_value(step).run()
@@ -290,6 +312,7 @@ def test_a_run_made_while_the_store_was_down_is_recorded_with_no_further_look(db
     row_of(db, code, LINK)
     folder, away = tmp_path / "db", tmp_path / "moved-away"
     folder.rename(away)
+    seen(code, "unreachable")
     try:
         for step in (0.5, 0.2):
             at.select_slider(key="step_size").set_value(step).run()

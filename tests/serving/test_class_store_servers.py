@@ -256,6 +256,10 @@ def outage(what: str, student, name: str, board, stop, start, workers) -> None:
     stop()
     try:
         took["board says so"] = timed(lambda: board.get_by_text(BOARD_DOWN).wait_for())
+        for _ in range(20):  # until the student's worker has read the store since it stopped
+            move_step(student)  # (its watcher reads every WATCH_INTERVAL s; a run before that
+            if student.evaluate(DOWN_NOTICES):  # goes through with no notice, and is kept)
+                break
         for _ in range(2):
             took["rerun, store down"] = timed(lambda: move_step(student))
             student.get_by_text(STUDENT_DOWN).wait_for()

@@ -10,7 +10,7 @@ import re
 import time
 
 import pytest
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, event, inspect
 
 from lrclass import Outcome, Store, Student, TooManyTries, codes, names
 from lrclass import store as store_module
@@ -275,6 +275,42 @@ def test_pause_and_resume_are_seen_by_every_worker(stores):
     assert worker.status(student) == "paused" and worker.board(code, key).paused
     assert teacher.resume(code, key)
     assert worker.status(student) == "open" and not worker.board(code, key).paused
+
+
+def test_a_workers_recent_status_reads_its_classes_once_per_watch_for_all_students(stores, clock):
+    """What a student's page reads at every run: the class's state as its worker last read
+    it. The worker reads every class its pages asked about once per WATCH_INTERVAL, in one
+    query, however many students ask; another worker's pause, resume and end reach it within
+    that, its own at once, and so does the class's end by the clock."""
+    teacher, worker = stores(), stores()
+    code, key = teacher.create_class(SETTINGS)
+    other, _ = teacher.create_class(SETTINGS, ttl_hours=1)
+    students = [worker.join(code, token(n)) for n in range(30)]
+    elsewhere = worker.join(other, token(99))
+    reads = []
+    event.listen(
+        worker._engine,
+        "before_cursor_execute",
+        lambda _conn, _cursor, sql, *_: reads.append(sql) if "lr_classes" in sql else None,
+    )
+    started = time.monotonic()
+    for _ in range(40):
+        assert {worker.recent_status(s) for s in [*students, elsewhere]} == {"open"}
+        time.sleep(0.05)
+    watches = (time.monotonic() - started) / store_module.WATCH_INTERVAL
+    assert 2 <= len(reads) <= 2 + watches + 1  # the first ask of each class, then the watcher
+    assert teacher.pause(code, key)
+    assert wait_for(lambda: worker.recent_status(students[0]) == "paused")
+    assert {worker.recent_status(s) for s in students} == {"paused"}
+    assert worker.recent_status(elsewhere) == "open"
+    assert teacher.resume(code, key)
+    assert wait_for(lambda: worker.recent_status(students[0]) == "open")
+    assert worker.pause(code, key) and worker.recent_status(students[0]) == "paused"
+    assert worker.resume(code, key) and worker.recent_status(students[0]) == "open"
+    clock.advance(3600)  # the other class's hour is over
+    assert wait_for(lambda: worker.recent_status(elsewhere) is None)
+    assert teacher.end(code, key)
+    assert wait_for(lambda: worker.recent_status(students[0]) is None)
 
 
 def test_ending_a_class_deletes_its_rows_and_no_others(store, raw):

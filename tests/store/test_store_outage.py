@@ -19,7 +19,9 @@ def test_a_stopped_store_raises_one_exception_and_recording_resumes(store, clock
     code, key = store.create_class(SETTINGS)
     student = store.join(code, token(1))
     assert store.record(student, {"step_size": "0.1"}, RUN)
+    assert store.recent_status(student) == "open"
     outage.stop()
+    assert wait_for(lambda: _answers(lambda: store.recent_status(student)) is None)
     for call in (
         lambda: store.board(code, key),
         lambda: store.join(code, token(2)),
@@ -37,6 +39,7 @@ def test_a_stopped_store_raises_one_exception_and_recording_resumes(store, clock
     outage.start()
     clock.advance(1)
     assert wait_for(lambda: store.students(code)[0].step_size == 0.3)  # by itself, no flush()
+    assert wait_for(lambda: _answers(lambda: store.recent_status(student)) == "open")
     assert store.board(code, key).code == code
     assert store.join(code, token(2)).name
 
@@ -116,6 +119,7 @@ def test_a_store_that_hangs_answers_unavailable_after_its_deadline_and_comes_bac
         code, key = store.create_class(SETTINGS)
         student = store.join(code, token(1))
         assert store.record(student, {"step_size": "0.1"}, RUN)
+        assert store.recent_status(student) == "open"  # watched from now on
         clock.advance(1)  # the student's next run is written at once, not a second later
         answers = []
 
@@ -126,6 +130,7 @@ def test_a_store_that_hangs_answers_unavailable_after_its_deadline_and_comes_bac
                 lambda: store.students(code),
                 lambda: store.join(code, token(2)),
                 lambda: store.record(student, {"step_size": "0.2"}, RUN),
+                lambda: store.recent_status(student),  # (its watcher's last read is too old)
             ):
                 try:
                     answers.append(call())
@@ -137,10 +142,11 @@ def test_a_store_that_hangs_answers_unavailable_after_its_deadline_and_comes_bac
             page.start()
             page.join(60)  # (each call returns within its deadline: 2.5 s in all)
             assert not page.is_alive(), "a call waited on the hung database"
-        assert len(answers) == 5
+        assert len(answers) == 6
         assert all(isinstance(a, StoreUnavailable) for a in answers), answers
         assert all("cannot be reached" in str(a) for a in answers)
         assert wait_for(lambda: _answers(lambda: store.status(student)) == "open")
+        assert wait_for(lambda: _answers(lambda: store.recent_status(student)) == "open")
         clock.advance(1)  # the writer's second is over: the run kept meanwhile is written
         assert wait_for(lambda: store.students(code)[0].step_size == 0.2)
         assert store.board(code, key).code == code
