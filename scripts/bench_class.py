@@ -12,7 +12,9 @@ its worker's CPU). It prints, per run, the errors, the students' rerun p50/p95/m
 workers' CPU (both processes, from /proc, in cores over the run), the load test's own
 ("client": its tabs share the machine with the workers), and for a class the board's
 refresh times and CPU; then each class run's rerun p95 over the run without a class beside it
-(all reruns, and those sent once every tab had loaded the page: "ld p95").
+(all reruns, and those sent once every tab had loaded the page: "ld p95"), the same ratio for
+every round's reruns taken together, and how far the p95 without a class moves from round to
+round on its own (the machine's noise, against which a ratio is read).
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ def one_run(url: str, opts, kind: str, workers: list[int]) -> dict:
         if room is not None:
             room.store.end(room.code, room.key)
             room.store.close()
-    return loadtest.summary(tally, room)
+    return {**loadtest.summary(tally, room), "times": tally.reruns}
 
 
 def _number(value: float | None) -> float:
@@ -150,6 +152,18 @@ def main() -> None:
                 f"{p95[kind][0] / p95['no class'][0]:.2f}x "
                 f"(once all tabs had loaded: {p95[kind][1] / p95['no class'][1]:.2f}x)"
             )
+    pooled = {k: [t for _, kind, r in runs if kind == k for t in r["times"]] for k in kinds}
+    p95 = {k: 1000 * loadtest.percentile(times, 95) for k, times in pooled.items()}
+    for kind in kinds[1:]:
+        print(
+            f"all rounds' reruns together: rerun p95, {kind} / no class: "
+            f"{p95[kind]:.0f} / {p95['no class']:.0f} ms = {p95[kind] / p95['no class']:.2f}x"
+        )
+    alone = [r["rows"]["rerun"]["p95_ms"] for _, kind, r in runs if kind == "no class"]
+    print(
+        f"the machine's own spread, rerun p95 without a class from round to round: "
+        f"{min(alone):.0f}-{max(alone):.0f} ms ({max(alone) / min(alone):.2f}x)"
+    )
 
 
 if __name__ == "__main__":
