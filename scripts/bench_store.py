@@ -7,7 +7,7 @@ fsync on), in one run so the two can be compared:
   students(), counts() and ranked()), median wall time and this process's CPU time; for
   PostgreSQL also the server's CPU time (its processes, from /proc), a mean per refresh;
 - record(): runs written one after another (each a real upsert: the clock moves a second per
-  call, so none waits), writes per second.
+  call, so none waits), writes per second and this process's CPU time per write.
 """
 
 from __future__ import annotations
@@ -70,14 +70,21 @@ def bench(
         cpus.append(time.process_time() - cpu)
         assert info is not None and len(rows) == students
     db_cpu = (server_cpu(server) - db_cpu) / refreshes
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for n in range(writes):
         student = joined[n % students]
         store.record(student, {**SETTINGS, "seed": str(n)}, Outcome(1.0, n, False, 0.1))
     rate = writes / (time.perf_counter() - start)
+    write_cpu = (time.process_time() - cpu) / writes
     store.close()
     cpu = statistics.median(cpus)
-    return {"wall": statistics.median(walls), "cpu": cpu, "db": db_cpu, "rate": rate}
+    return {
+        "wall": statistics.median(walls),
+        "cpu": cpu,
+        "db": db_cpu,
+        "rate": rate,
+        "write_cpu": write_cpu,
+    }
 
 
 def main() -> None:
@@ -93,11 +100,14 @@ def main() -> None:
             "postgresql": bench(server.create_database("bench"), *sizes, server),
         }
     print(f"{args.students} students; median of {args.refreshes} board refreshes")
-    print(f"{'store':<12}{'refresh ms':>12}{'CPU ms':>10}{'+ server':>10}{'record()/s':>12}")
+    print(
+        f"{'store':<12}{'refresh ms':>12}{'CPU ms':>10}{'+ server':>10}{'record()/s':>12}"
+        f"{'CPU ms':>8}"
+    )
     for name, f in found.items():
         print(
             f"{name:<12}{1e3 * f['wall']:>12.2f}{1e3 * f['cpu']:>10.2f}{1e3 * f['db']:>10.2f}"
-            f"{f['rate']:>12.0f}"
+            f"{f['rate']:>12.0f}{1e3 * f['write_cpu']:>8.2f}"
         )
     pg, lite = found["postgresql"], found["sqlite"]
     print(
