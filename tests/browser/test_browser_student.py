@@ -10,7 +10,6 @@ the store within about a second).
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 import time
@@ -44,16 +43,10 @@ def db_url():
 @pytest.fixture(scope="module")
 def url(db_url):
     """The page, started with LR_CLASS_DB pointing at this module's store."""
-    before = os.environ.get("LR_CLASS_DB")
-    os.environ["LR_CLASS_DB"] = db_url
-    try:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LR_CLASS_DB", db_url)
         with serve() as address:
             yield address
-    finally:
-        if before is None:
-            del os.environ["LR_CLASS_DB"]
-        else:
-            os.environ["LR_CLASS_DB"] = before
 
 
 @pytest.fixture(scope="module")

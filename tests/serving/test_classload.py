@@ -11,7 +11,6 @@ checked against the slider value the tab last sent and the address its page last
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 
 import pytest
@@ -39,18 +38,12 @@ def db(tmp_path_factory) -> str:
 def server(db, tmp_path_factory):
     """serve_class.sh 2 on app.py, its workers on this module's class store (the workers
     inherit the environment)."""
-    before = os.environ.get("LR_CLASS_DB")
-    os.environ["LR_CLASS_DB"] = db
-    try:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LR_CLASS_DB", db)
         with class_server(
             2, WORKER_PORTS, NGINX_PORTS, log_dir=tmp_path_factory.mktemp("logs")
         ) as served:
             yield served
-    finally:
-        if before is None:
-            del os.environ["LR_CLASS_DB"]
-        else:
-            os.environ["LR_CLASS_DB"] = before
 
 
 def test_every_student_of_a_loaded_class_ends_with_their_last_run_and_the_board_sees_them(
