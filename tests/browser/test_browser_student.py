@@ -20,6 +20,7 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from lrclass import Store
+from lrui import student
 from lrui.text import label
 from support.browser import LONG, profile, serve, settled, wait_for_chart
 
@@ -159,3 +160,42 @@ def test_a_chosen_name_shows_as_text(browser, page, url, store):
     assert f"In class {code} as {name}" in page.inner_text(BAR)
     assert not page.query_selector(f"{BAR} b")  # no HTML made from it
     assert rows_when(store, code, lambda rows: rows and rows[0].name == name)
+
+
+def test_a_pause_from_the_board_holds_the_students_change_until_the_class_resumes(
+    browser, page, url, store
+):
+    """The teacher presses Pause on the board (here on the student's own worker, which sees
+    its own pause at once): the student's next change waits, with the message, and the
+    address keeps the run on screen; after Resume the message goes at the bar's next look and
+    the student's change goes through to the store."""
+    code, key = store.create_class(LINK)
+    open_class(page, class_link(url, code))
+    rows_when(store, code, lambda rows: rows and rows[0].settings is not None)
+    board = browser.new_page()
+    board.set_default_timeout(LONG)
+    try:
+        board.goto(f"{url}/?board={code}&key={key}")
+        board.get_by_role("button", name="Pause the class").first.click()
+        board.get_by_text("Paused: the students' controls wait").first.wait_for()
+        assert store.board(code, key).paused
+
+        slider = page.get_by_role("slider", name=label("step_size"))
+        slider.focus()
+        page.keyboard.press("ArrowRight")
+        page.get_by_text(student.PAUSED).first.wait_for()
+        settled(page)
+        assert address(page)["step_size"] == "0.1"
+        expect(slider).to_have_attribute("aria-valuetext", "0.1")
+
+        board.get_by_role("button", name="Resume the class").first.click()
+        board.get_by_role("button", name="Pause the class").first.wait_for()
+        expect(page.get_by_text(student.PAUSED)).to_have_count(0, timeout=LONG)
+    finally:
+        board.close()
+    slider.focus()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("new URLSearchParams(location.search).get('step_size') !== '0.1'")
+    settled(page)
+    step = address(page)["step_size"]
+    rows_when(store, code, lambda rows: rows[0].settings["step_size"] == step)
