@@ -394,8 +394,7 @@ class Store:
         """The state of the student's class: "open", "paused", or None once it has ended."""
         query = _live(select(classes.c.paused), student.code, self.clock())
         with self._begin() as conn:
-            paused = conn.scalar(query)
-        return None if paused is None else "paused" if paused else "open"
+            return _state(conn.scalar(query))
 
     def recent_status(self, student: Student) -> str | None:
         """The state of the student's class as `status` gives it, with no call to the database
@@ -636,10 +635,7 @@ class Store:
                 )
                 with self._begin() as conn:
                     paused = dict(conn.execute(query).all())
-                states = {
-                    c: None if c not in paused else "paused" if paused[c] else "open"
-                    for c in watched
-                }
+                states = {c: _state(paused.get(c)) for c in watched}
             except StoreUnavailable as error:
                 states = dict.fromkeys(watched, error)
             except Exception:  # a bug: say so; the pages see the store as not answering
@@ -722,9 +718,15 @@ def _unavailable(error: DBAPIError) -> StoreUnavailable:
     return StoreUnavailable(f"the class store cannot be reached ({cause})")
 
 
-def _live(query, code: str | None, now: float):
-    """`query` limited to the class `code` while it has not ended."""
+def _live(query, code, now):
+    """`query` limited to the class `code` while it has not ended (values, or bound
+    parameters)."""
     return query.where(classes.c.code == code, classes.c.ends > now)
+
+
+def _state(paused: bool | None) -> str | None:
+    """A class's state from its `paused` column (None: no such class, or it has ended)."""
+    return None if paused is None else "paused" if paused else "open"
 
 
 def _upsert(insert):
@@ -735,8 +737,7 @@ def _upsert(insert):
     scripts/bench_store.py)."""
     columns = [c.name for c in students.c if c.name != "id"]
     source = select(*(bindparam(k, type_=students.c[k].type).label(k) for k in columns))
-    live = classes.c.code == bindparam("code"), classes.c.ends > bindparam("now")
-    stmt = insert(students).from_select(columns, source.where(*live))
+    stmt = insert(students).from_select(columns, _live(source, bindparam("code"), bindparam("now")))
     return stmt.on_conflict_do_update(
         index_elements=[students.c.code, students.c.token_hash],
         set_={

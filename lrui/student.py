@@ -81,8 +81,8 @@ def hold() -> None:
     student = state.get(STUDENT)
     if student is None or url.page_value(CLASS) is None:
         return
-    with contextlib.suppress(StoreUnavailable):  # (the bar says so)
-        if status := store().recent_status(student):  # (an ended class: the bar says so)
+    with contextlib.suppress(StoreUnavailable):  # no answer, or (None) an ended class: the bar
+        if status := store().recent_status(student):  # says so in this run
             state[STATUS] = status
     ran = state.get(RAN)
     if ran is not None and state.get(STATUS) == "paused":
