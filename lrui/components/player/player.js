@@ -109,7 +109,9 @@ export default function ({ parentElement, data: bytes }) {
       el.removeListener("plotly_animatingframe", el.__player.frame);
       el.removeListener("plotly_animated", el.__player.done);
     }
-    el.__player = {done: () => { if (!held) playing(false); },  // (held: it will play on)
+    // done: the run played to its last frame. (Not a hold's stop, whose event may come after
+    // a quick rerun has ended the hold: the run would stay paused mid-way.)
+    el.__player = {done: () => { if (!held && Number(scrub.value) === last) playing(false); },
                    // (a frame drawn after a pause or a jump: not shown)
                    frame: (e) => { if (play.dataset.on) show(data.names.indexOf(e.name)); }};
     el.on("plotly_animatingframe", el.__player.frame);
